@@ -1,0 +1,93 @@
+from django.db.models import Count, QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+
+from accounts import services
+from accounts.api.serializers import (
+    LogoutSerializer,
+    MeSerializer,
+    OrganizationSerializer,
+    TokenObtainSerializer,
+    TokenPairResponseSerializer,
+    TokenRefreshStrictSerializer,
+)
+from accounts.models import Organization, User
+from accounts.permissions import IsAdminRole, IsPlatformOperator
+from accounts.selectors import visible_organizations
+
+
+@extend_schema(tags=["auth"], responses=TokenPairResponseSerializer)
+class TokenObtainView(TokenObtainPairView):
+    """Exchange username and password for an access and a refresh token. Wrong username and wrong password give the
+    same answer."""
+
+    serializer_class = TokenObtainSerializer  # type: ignore[assignment]
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
+
+@extend_schema(tags=["auth"])
+class TokenRefreshRotatingView(TokenRefreshView):
+    """Exchange a refresh token for a new access token and a new refresh token; the old refresh token stops working."""
+
+    serializer_class = TokenRefreshStrictSerializer  # type: ignore[assignment]
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
+
+@extend_schema(tags=["auth"], request=LogoutSerializer, responses={204: None})
+class LogoutView(APIView):
+    """Revoke the caller's refresh token, so it can no longer mint access tokens."""
+
+    permission_classes = [IsAuthenticated]
+
+    def post(self, request: Request) -> Response:
+        serializer = LogoutSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        assert isinstance(request.user, User)
+        services.refresh_token_revoke(user=request.user, token=serializer.validated_data["refresh"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["accounts"], responses=MeSerializer)
+class MeView(APIView):
+    """The authenticated user."""
+
+    def get(self, request: Request) -> Response:
+        return Response(MeSerializer(request.user).data)
+
+
+@extend_schema(tags=["schools"])
+class OrganizationViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+):
+    """Schools (organisations). Administrators see their own; platform operators see and create all."""
+
+    serializer_class = OrganizationSerializer
+    search_fields = ["name", "slug"]
+    ordering_fields = ["name", "created_at"]
+    filterset_fields = ["slug"]
+
+    def get_permissions(self):  # type: ignore[no-untyped-def]
+        if self.action == "create":
+            return [IsPlatformOperator()]
+        return [IsAdminRole()]
+
+    def get_queryset(self) -> QuerySet[Organization]:
+        return visible_organizations(self.request.user).annotate(
+            users_count=Count("users", distinct=True), courses_count=Count("courses", distinct=True)
+        )
+
+    def perform_create(self, serializer: OrganizationSerializer) -> None:  # type: ignore[override]
+        organization = services.organization_create(**serializer.validated_data)
+        organization.users_count = 0  # type: ignore[attr-defined]
+        organization.courses_count = 0  # type: ignore[attr-defined]
+        serializer.instance = organization

@@ -1,0 +1,88 @@
+import secrets
+from typing import ClassVar
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.db.models.functions import Lower
+
+from accounts.validators import validate_time_zone
+from core.models import TimeStampedModel
+
+
+class Organization(TimeStampedModel):
+    """A school or LMS tenant. Everything a user may see lives inside their organisation."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def new_public_handle() -> str:
+    """A pseudonym for leaderboards: random, so it reveals nothing about the person, and stored, so it is stable.
+
+    Not derived from the user id: a hash of an id can be reversed by hashing every id.
+    """
+    return f"learner-{secrets.token_hex(4)}"
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Administrator"
+    TEACHER = "teacher", "Teacher"
+    STUDENT = "student", "Student"
+
+
+class EduPathUserManager(UserManager["User"]):
+    def create_superuser(self, username: str, email: str | None = None, password: str | None = None, **extra):  # type: ignore[no-untyped-def,override]
+        # Platform operators are administrators; they may stand outside any organisation.
+        extra.setdefault("role", Role.ADMIN)
+        return super().create_superuser(username, email, password, **extra)
+
+
+class User(AbstractUser):
+    """A person. `role` is their role in their organisation; who may see whom is decided by classroom.selectors."""
+
+    Role = Role
+
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.STUDENT)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="users", null=True, blank=True
+    )
+    public_handle = models.CharField(max_length=32, unique=True, default=new_public_handle, editable=False)
+
+    objects: ClassVar[EduPathUserManager] = EduPathUserManager()
+
+    class Meta:
+        ordering = ["username"]
+        constraints = [
+            # Email identifies a person for login recovery and invitations: one account per address, any case.
+            models.UniqueConstraint(
+                Lower("email"), condition=~models.Q(email=""), name="accounts_user_email_unique_ci"
+            ),
+            # Teachers and students always belong to an organisation; only platform operators may stand outside.
+            models.CheckConstraint(
+                condition=models.Q(organization__isnull=False) | models.Q(role=Role.ADMIN),
+                name="accounts_user_member_has_organization",
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "role"], name="accounts_user_org_role_idx")]
+
+    def __str__(self) -> str:
+        return self.username
+
+    @property
+    def is_admin_role(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def is_teacher_role(self) -> bool:
+        return self.role == Role.TEACHER
+
+    @property
+    def is_student_role(self) -> bool:
+        return self.role == Role.STUDENT

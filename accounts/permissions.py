@@ -1,0 +1,27 @@
+"""Role-only permission classes. Whether a user may see a particular course or student is not decided here but in
+classroom.selectors, the one place that knows who teaches whom."""
+
+from typing import Any
+
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+
+from accounts.models import Role
+
+
+class IsAdminRole(BasePermission):
+    message = "Only administrators may do this."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and getattr(user, "role", None) == Role.ADMIN)
+
+
+class IsPlatformOperator(BasePermission):
+    """Superusers run the platform: they create organisations."""
+
+    message = "Only platform operators may do this."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user.is_superuser)

@@ -1,0 +1,81 @@
+from django.contrib import admin
+
+from classroom.models import Course, Enrollment, LearningItem, LearningPath, LearningPathStep, Module, Submission
+
+
+class ModuleInline(admin.TabularInline):
+    model = Module
+    extra = 0
+    fields = ["position", "title", "external_source", "external_id"]
+
+
+@admin.register(Course)
+class CourseAdmin(admin.ModelAdmin):
+    list_display = ["code", "title", "organization", "subject", "start_date", "end_date", "time_zone", "external_source"]
+    list_filter = ["organization", "subject", "external_source"]
+    search_fields = ["code", "title", "subject", "external_id"]
+    list_select_related = ["organization"]
+    date_hierarchy = "start_date"
+    autocomplete_fields = ["organization"]
+    inlines = [ModuleInline]
+
+
+@admin.register(Enrollment)
+class EnrollmentAdmin(admin.ModelAdmin):
+    list_display = ["user", "course", "role", "status", "enrolled_at", "ended_at"]
+    list_filter = ["role", "status", "course__organization"]
+    search_fields = ["user__username", "user__email", "course__code", "course__title"]
+    list_select_related = ["user", "course"]
+    autocomplete_fields = ["user", "course"]
+    date_hierarchy = "enrolled_at"
+
+
+@admin.register(Module)
+class ModuleAdmin(admin.ModelAdmin):
+    list_display = ["title", "course", "position", "external_id"]
+    list_filter = ["course__organization"]
+    search_fields = ["title", "course__code", "external_id"]
+    list_select_related = ["course"]
+    autocomplete_fields = ["course"]
+
+
+@admin.register(LearningItem)
+class LearningItemAdmin(admin.ModelAdmin):
+    list_display = ["title", "kind", "module", "max_points", "due_at", "estimated_minutes"]
+    list_filter = ["kind", "module__course__organization"]
+    search_fields = ["title", "module__title", "module__course__code", "external_id"]
+    list_select_related = ["module"]
+    autocomplete_fields = ["module"]
+
+
+@admin.register(Submission)
+class SubmissionAdmin(admin.ModelAdmin):
+    list_display = ["item", "student", "attempt", "state", "score", "max_points", "submitted_at"]
+    list_filter = ["state", "item__kind", "item__module__course__organization"]
+    search_fields = ["student__username", "item__title", "item__module__course__code"]
+    list_select_related = ["item", "student"]
+    autocomplete_fields = ["item", "student"]
+    date_hierarchy = "submitted_at"
+
+
+class LearningPathStepInline(admin.TabularInline):
+    model = LearningPathStep
+    extra = 0
+    autocomplete_fields = ["item"]
+
+
+@admin.register(LearningPath)
+class LearningPathAdmin(admin.ModelAdmin):
+    list_display = ["title", "organization", "created_at"]
+    list_filter = ["organization"]
+    search_fields = ["title", "description"]
+    inlines = [LearningPathStepInline]
+
+
+@admin.register(LearningPathStep)
+class LearningPathStepAdmin(admin.ModelAdmin):
+    list_display = ["path", "position", "item"]
+    list_filter = ["path__organization"]
+    search_fields = ["path__title", "item__title"]
+    list_select_related = ["path", "item"]
+    autocomplete_fields = ["path", "item"]

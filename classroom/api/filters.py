@@ -1,0 +1,54 @@
+import django_filters
+from django.db.models import Q
+
+from accounts.models import Role, User
+from classroom.models import Course, Enrollment, LearningItem
+
+
+class UserFilter(django_filters.FilterSet):
+    role = django_filters.ChoiceFilter(choices=Role.choices)
+    is_active = django_filters.BooleanFilter()
+
+    class Meta:
+        model = User
+        fields = ["role", "is_active"]
+
+
+class CourseFilter(django_filters.FilterSet):
+    subject = django_filters.CharFilter(lookup_expr="iexact")
+    code = django_filters.CharFilter(lookup_expr="iexact")
+    starts_after = django_filters.DateFilter(field_name="start_date", lookup_expr="gte")
+    starts_before = django_filters.DateFilter(field_name="start_date", lookup_expr="lte")
+    active_on = django_filters.DateFilter(method="filter_active_on", label="Running on this date")
+
+    class Meta:
+        model = Course
+        fields = ["subject", "code"]
+
+    def filter_active_on(self, queryset, name, value):  # type: ignore[no-untyped-def]
+        started = Q(start_date__isnull=True) | Q(start_date__lte=value)
+        not_ended = Q(end_date__isnull=True) | Q(end_date__gte=value)
+        return queryset.filter(started & not_ended)
+
+
+class EnrollmentFilter(django_filters.FilterSet):
+    role = django_filters.ChoiceFilter(choices=Enrollment.Role.choices)
+    status = django_filters.ChoiceFilter(choices=Enrollment.Status.choices)
+    enrolled_after = django_filters.IsoDateTimeFilter(field_name="enrolled_at", lookup_expr="gte")
+    enrolled_before = django_filters.IsoDateTimeFilter(field_name="enrolled_at", lookup_expr="lte")
+
+    class Meta:
+        model = Enrollment
+        fields = ["role", "status"]
+
+
+class LearningItemFilter(django_filters.FilterSet):
+    kind = django_filters.ChoiceFilter(choices=LearningItem.Kind.choices)
+    module = django_filters.NumberFilter(field_name="module_id")
+    due_after = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
+    due_before = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lte")
+    graded = django_filters.BooleanFilter(field_name="max_points", lookup_expr="isnull", exclude=True)
+
+    class Meta:
+        model = LearningItem
+        fields = ["kind", "module"]

@@ -1,0 +1,40 @@
+"""The base every data-serving API view inherits: its queryset always passes through a classroom selector.
+
+Subclasses name a selector in `scope` and may narrow or annotate the scoped queryset in `refine`; they cannot
+define `queryset` or override `get_queryset`, so a new endpoint cannot forget the scoping (checked at class
+creation). Objects outside the scope are simply not found: 404, exactly like an id that does not exist.
+"""
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Model, QuerySet
+from django.shortcuts import get_object_or_404
+from rest_framework.generics import GenericAPIView
+
+from classroom.selectors import Actor
+
+
+class ScopedViewMixin(GenericAPIView):  # type: ignore[type-arg]
+    scope: ClassVar[Callable[[Actor], QuerySet[Any]]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "get_queryset" in cls.__dict__ or cls.__dict__.get("queryset") is not None:
+            raise TypeError(f"{cls.__name__}: scoped views define `scope` and `refine`, not queryset/get_queryset.")
+
+    def get_queryset(self) -> QuerySet[Any]:
+        scope = type(self).scope
+        if getattr(self, "swagger_fake_view", False):
+            # Schema generation: no request user and no URL kwargs; the scope of nobody is empty anyway.
+            return scope(AnonymousUser())
+        return self.refine(scope(self.request.user))
+
+    def refine(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        return queryset
+
+
+def scoped_get_or_404(queryset: QuerySet[Any], pk: Any) -> Model:
+    """Fetch one object from an already scoped queryset; a forbidden object and a missing one both raise 404."""
+    return get_object_or_404(queryset, pk=pk)

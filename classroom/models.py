@@ -1,0 +1,225 @@
+"""The teaching structure: courses (classes), who is enrolled, what they contain, and what students hand in."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from accounts.models import Organization
+from accounts.validators import validate_time_zone
+from core.models import TimeStampedModel
+
+
+class ExternalIdMixin(models.Model):
+    """Where a row came from when a sync source or importer created it (e.g. "google_classroom", "oulad")."""
+
+    external_source = models.CharField(max_length=32, blank=True, default="")
+    external_id = models.CharField(max_length=128, blank=True, default="")
+
+    class Meta:
+        abstract = True
+
+
+class Course(ExternalIdMixin, TimeStampedModel):
+    """A class: one group of students taught together, in one organisation."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="courses")
+    title = models.CharField(max_length=200)
+    code = models.CharField(max_length=64)
+    subject = models.CharField(max_length=100, blank=True, default="")
+    start_date = models.DateField(null=True, blank=True)
+    end_date = models.DateField(null=True, blank=True)
+    # Days of a course are counted in its own time zone (a "day" of activity in rollups is a local day).
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+
+    class Meta:
+        ordering = ["organization", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "code"], name="classroom_course_code_unique_per_org"),
+            models.UniqueConstraint(
+                fields=["organization", "external_source", "external_id"],
+                condition=~Q(external_id=""),
+                name="classroom_course_external_id_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(start_date__isnull=True) | Q(end_date__gte=F("start_date")),
+                name="classroom_course_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} — {self.title}"
+
+
+class Enrollment(TimeStampedModel):
+    class Role(models.TextChoices):
+        STUDENT = "student", "Student"
+        TEACHER = "teacher", "Teacher"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        DROPPED = "dropped", "Dropped"
+        COMPLETED = "completed", "Completed"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enrollments")
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="enrollments")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.STUDENT)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    enrolled_at = models.DateTimeField()
+    # When the enrolment stopped being active (dropped or completed); empty while active.
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["course", "role", "user"]
+        constraints = [
+            # A person holds at most one active enrolment in a course; history rows (dropped, completed) may repeat
+            # when someone re-enrols.
+            models.UniqueConstraint(
+                fields=["user", "course"], condition=Q(status="active"), name="classroom_enrollment_one_active"
+            ),
+            models.CheckConstraint(
+                condition=(Q(status="active") & Q(ended_at__isnull=True))
+                | (~Q(status="active") & Q(ended_at__isnull=False)),
+                name="classroom_enrollment_ended_iff_not_active",
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_at__isnull=True) | Q(ended_at__gte=F("enrolled_at")),
+                name="classroom_enrollment_ends_after_start",
+            ),
+        ]
+        indexes = [
+            # Scoping: "courses this user teaches / attends" and "students of these courses".
+            models.Index(fields=["user", "role", "status"], name="classroom_enr_user_role_idx"),
+            models.Index(fields=["course", "role", "status"], name="classroom_enr_course_role_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.course} ({self.role}, {self.status})"
+
+
+class Module(ExternalIdMixin, TimeStampedModel):
+    """A unit of a course (a week, a chapter)."""
+
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="modules")
+    title = models.CharField(max_length=200)
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["course", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["course", "position"], name="classroom_module_position_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class LearningItem(ExternalIdMixin, TimeStampedModel):
+    class Kind(models.TextChoices):
+        LESSON = "lesson", "Lesson"
+        RESOURCE = "resource", "Resource"
+        VIDEO = "video", "Video"
+        QUIZ = "quiz", "Quiz"
+        ASSIGNMENT = "assignment", "Assignment"
+
+    module = models.ForeignKey(Module, on_delete=models.CASCADE, related_name="items")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    title = models.CharField(max_length=200)
+    position = models.PositiveIntegerField(default=0)
+    # Graded items (quizzes, assignments) have a maximum; reading material has none.
+    max_points = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    estimated_minutes = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["module", "position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(max_points__isnull=True) | Q(max_points__gt=0), name="classroom_item_max_points_positive"
+            ),
+            models.UniqueConstraint(
+                fields=["module", "external_source", "external_id"],
+                condition=~Q(external_id=""),
+                name="classroom_item_external_id_unique",
+            ),
+        ]
+        indexes = [models.Index(fields=["module", "kind"], name="classroom_item_module_kind_idx")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Submission(TimeStampedModel):
+    """One attempt of a student at a graded item, or the record that it is missing or excused."""
+
+    class State(models.TextChoices):
+        ON_TIME = "on_time", "On time"
+        LATE = "late", "Late"
+        MISSING = "missing", "Missing"
+        EXCUSED = "excused", "Excused"
+
+    item = models.ForeignKey(LearningItem, on_delete=models.CASCADE, related_name="submissions")
+    student = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="submissions")
+    attempt = models.PositiveIntegerField(default=1)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(max_length=16, choices=State.choices)
+    score = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
+    # The maximum this attempt was graded against, copied from the item when graded, so the database itself can
+    # hold the invariant score <= max_points (a check constraint cannot look into another table).
+    max_points = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
+
+    class Meta:
+        ordering = ["item", "student", "attempt"]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "student", "attempt"], name="classroom_submission_attempt_unique"),
+            models.CheckConstraint(condition=Q(attempt__gte=1), name="classroom_submission_attempt_positive"),
+            models.CheckConstraint(
+                condition=Q(score__isnull=True) | (Q(max_points__isnull=False) & Q(score__gte=0)),
+                name="classroom_submission_score_needs_max",
+            ),
+            models.CheckConstraint(
+                condition=Q(score__isnull=True) | Q(score__lte=F("max_points")),
+                name="classroom_submission_score_lte_max",
+            ),
+            # Handed-in work has a time; missing work has none.
+            models.CheckConstraint(
+                condition=(Q(state__in=["on_time", "late"]) & Q(submitted_at__isnull=False))
+                | (Q(state="missing") & Q(submitted_at__isnull=True) & Q(score__isnull=True))
+                | Q(state="excused"),
+                name="classroom_submission_state_matches_time",
+            ),
+        ]
+        indexes = [models.Index(fields=["student", "item"], name="classroom_sub_student_item_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.student} → {self.item} #{self.attempt}"
+
+
+class LearningPath(TimeStampedModel):
+    """An ordered sequence of items; it may span several courses of one organisation."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="learning_paths")
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    items = models.ManyToManyField(LearningItem, through="LearningPathStep", related_name="paths")
+
+    class Meta:
+        ordering = ["organization", "title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class LearningPathStep(models.Model):
+    path = models.ForeignKey(LearningPath, on_delete=models.CASCADE, related_name="steps")
+    item = models.ForeignKey(LearningItem, on_delete=models.CASCADE, related_name="path_steps")
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["path", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["path", "position"], name="classroom_path_step_position_unique"),
+            models.UniqueConstraint(fields=["path", "item"], name="classroom_path_step_item_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.path} #{self.position}: {self.item}"

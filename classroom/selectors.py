@@ -1,0 +1,162 @@
+"""Who may see whom: the one place in EduPath Analytics that decides it.
+
+Every view, API endpoint, consumer and report scopes its data through these functions. The rules:
+
+- a platform operator (superuser) sees everything;
+- an administrator sees their whole organisation;
+- a teacher sees the courses they actively teach, and the students enrolled there (dropped and completed students
+  included: their history belongs to the class record);
+- a student sees themselves and the courses they attend or completed (only public aggregates of classmates, which
+  the analytics selectors compute; never classmates themselves);
+- anyone inactive or anonymous sees nothing.
+
+Forbidden and nonexistent must look alike, so callers filter through these querysets and answer 404 on a miss.
+"""
+
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+
+from accounts.models import Role, User
+from classroom.models import Course, Enrollment, LearningItem
+
+Actor = User | AnonymousUser
+
+# Enrolments that give a student sight of a course: a dropped student no longer sees the class.
+STUDENT_VISIBLE_STATUSES = (Enrollment.Status.ACTIVE, Enrollment.Status.COMPLETED)
+
+
+def _is_active_user(user: Actor) -> bool:
+    return bool(user.is_authenticated and user.is_active)
+
+
+def taught_course_ids(user: User) -> QuerySet[Enrollment]:
+    """Ids (as a subquery) of the courses `user` actively teaches."""
+    return Enrollment.objects.filter(
+        user=user, role=Enrollment.Role.TEACHER, status=Enrollment.Status.ACTIVE
+    ).values("course_id")
+
+
+def visible_courses(user: Actor) -> QuerySet[Course]:
+    if not _is_active_user(user):
+        return Course.objects.none()
+    assert isinstance(user, User)
+    if user.is_superuser:
+        return Course.objects.all()
+    if user.organization_id is None:
+        return Course.objects.none()
+    in_org = Course.objects.filter(organization_id=user.organization_id)
+    if user.role == Role.ADMIN:
+        return in_org
+    if user.role == Role.TEACHER:
+        return in_org.filter(id__in=taught_course_ids(user))
+    attended = Enrollment.objects.filter(
+        user=user, course=OuterRef("pk"), role=Enrollment.Role.STUDENT, status__in=STUDENT_VISIBLE_STATUSES
+    )
+    return in_org.filter(Exists(attended))
+
+
+def visible_students(user: Actor) -> QuerySet[User]:
+    """Students whose individual data `user` may see."""
+    if not _is_active_user(user):
+        return User.objects.none()
+    assert isinstance(user, User)
+    students = User.objects.filter(role=Role.STUDENT)
+    if user.is_superuser:
+        return students
+    if user.organization_id is None:
+        return User.objects.none()
+    students = students.filter(organization_id=user.organization_id)
+    if user.role == Role.ADMIN:
+        return students
+    if user.role == Role.TEACHER:
+        taught = Enrollment.objects.filter(
+            user=OuterRef("pk"), role=Enrollment.Role.STUDENT, course_id__in=taught_course_ids(user)
+        )
+        return students.filter(Exists(taught))
+    return students.filter(pk=user.pk)
+
+
+def visible_users(user: Actor) -> QuerySet[User]:
+    """People whose profile `user` may open: administrators see their organisation, everyone else the students
+    they may see and themselves."""
+    if not _is_active_user(user):
+        return User.objects.none()
+    assert isinstance(user, User)
+    if user.is_superuser:
+        return User.objects.all()
+    if user.role == Role.ADMIN:
+        if user.organization_id is None:
+            return User.objects.filter(pk=user.pk)
+        return User.objects.filter(organization_id=user.organization_id)
+    return User.objects.filter(Q(pk=user.pk) | Q(pk__in=visible_students(user).values("pk")))
+
+
+def visible_enrollments(user: Actor) -> QuerySet[Enrollment]:
+    """Enrolment rows `user` may list: staff see every row of their courses; a student sees their own rows and who
+    teaches their classes, never their classmates."""
+    if not _is_active_user(user):
+        return Enrollment.objects.none()
+    assert isinstance(user, User)
+    in_courses = Enrollment.objects.filter(course__in=visible_courses(user))
+    if user.is_superuser or user.role in (Role.ADMIN, Role.TEACHER):
+        return in_courses
+    return in_courses.filter(
+        Q(user=user) | Q(role=Enrollment.Role.TEACHER, status=Enrollment.Status.ACTIVE)
+    )
+
+
+def visible_items(user: Actor) -> QuerySet[LearningItem]:
+    return LearningItem.objects.filter(module__course__in=visible_courses(user))
+
+
+def can_view_course(user: Actor, course_id: int) -> bool:
+    return visible_courses(user).filter(pk=course_id).exists()
+
+
+def can_view_student(user: Actor, student_id: int) -> bool:
+    return visible_students(user).filter(pk=student_id).exists()
+
+
+def course_list_for(user: Actor) -> QuerySet[Course]:
+    """Visible courses with the counts the course list shows (one query, no per-row lookups)."""
+    active_students = Q(
+        enrollments__role=Enrollment.Role.STUDENT, enrollments__status=Enrollment.Status.ACTIVE
+    )
+    return visible_courses(user).annotate(
+        students_count=Count("enrollments", filter=active_students, distinct=True),
+        modules_count=Count("modules", distinct=True),
+    )
+
+
+def teacher_summary(*, teacher: User, viewer: Actor) -> dict[str, object]:
+    """A teacher's classes and distinct student count, limited to what `viewer` may see."""
+    classes = visible_courses(viewer).filter(id__in=taught_course_ids(teacher)).order_by("code")
+    students = (
+        Enrollment.objects.filter(course__in=classes, role=Enrollment.Role.STUDENT, status=Enrollment.Status.ACTIVE)
+        .values("user_id")
+        .distinct()
+        .count()
+    )
+    class_rows = list(classes.values("id", "code", "title"))
+    return {"total_classes": len(class_rows), "total_students": students, "classes": class_rows}
+
+
+def student_summary(*, student: User, viewer: Actor) -> dict[str, object]:
+    """A student's enrolments, limited to the courses `viewer` may see (a teacher sees only their own classes)."""
+    rows = list(
+        Enrollment.objects.filter(user=student, role=Enrollment.Role.STUDENT, course__in=visible_courses(viewer))
+        .order_by("-enrolled_at")
+        .values("id", "course_id", "course__code", "course__title", "status", "enrolled_at", "ended_at")
+    )
+    enrollments = [
+        {
+            "id": row["id"],
+            "course": {"id": row["course_id"], "code": row["course__code"], "title": row["course__title"]},
+            "status": row["status"],
+            "enrolled_at": row["enrolled_at"],
+            "ended_at": row["ended_at"],
+        }
+        for row in rows
+    ]
+    active = sum(1 for row in rows if row["status"] == Enrollment.Status.ACTIVE)
+    return {"total_enrollments": len(rows), "active_enrollments": active, "enrollments": enrollments}

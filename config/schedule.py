@@ -1,0 +1,25 @@
+"""Every periodic job, in one place. django-celery-beat's DatabaseScheduler copies these entries into its tables at
+start-up, so operators can pause one in the admin while the code stays the source of truth.
+
+Each entry says why it runs when it does. Later issues add aggregation, prediction, recommendations, Classroom sync,
+scheduled reports and retention here.
+"""
+
+from typing import Any
+
+from celery.schedules import crontab
+
+BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    # Expired sessions pile up in django_session; nightly at 03:10 UTC, when school traffic is lowest everywhere
+    # we expect users (Europe and the Americas).
+    "core.clear_expired_sessions": {
+        "task": "core.tasks.clear_expired_sessions",
+        "schedule": crontab(hour=3, minute=10),
+    },
+    # Refresh tokens live seven days; their outstanding/blacklist rows are useless after expiry. Nightly, after the
+    # sessions job so the two do not compete.
+    "core.flush_expired_tokens": {
+        "task": "core.tasks.flush_expired_tokens",
+        "schedule": crontab(hour=3, minute=25),
+    },
+}

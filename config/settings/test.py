@@ -1,0 +1,23 @@
+"""Settings for the pytest suite: real PostgreSQL and Redis, isolated from a running development instance."""
+
+from .base import *  # noqa: F403
+from .base import CACHES, CHANNEL_LAYERS, REDIS_URL, REST_FRAMEWORK, env, redis_url_for
+
+DEBUG = False
+SECRET_KEY = "edupath-test-key-0123456789-abcdefghijklmnopqrstuvwxyz-0123456789"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast hashing; security is not under test
+
+# Separate Redis databases from those of ./dev run, so a development worker never consumes a test's tasks and
+# flushing test state never touches development data.
+TEST_REDIS_DB_CACHE = env.int("TEST_REDIS_DB_CACHE", default=11)
+TEST_REDIS_DB_BROKER = env.int("TEST_REDIS_DB_BROKER", default=12)
+TEST_REDIS_DB_CHANNELS = env.int("TEST_REDIS_DB_CHANNELS", default=13)
+CACHES["default"]["LOCATION"] = redis_url_for(REDIS_URL, TEST_REDIS_DB_CACHE)
+CACHES["default"]["KEY_PREFIX"] = "edupath-test"
+CELERY_BROKER_URL = redis_url_for(REDIS_URL, TEST_REDIS_DB_BROKER)
+CELERY_RESULT_BACKEND = CELERY_BROKER_URL
+CELERY_TASK_DEFAULT_QUEUE = "edupath-test"
+CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]["address"] = redis_url_for(REDIS_URL, TEST_REDIS_DB_CHANNELS)
+CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = "edupath-test"
+
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"auth": "1000/min"}

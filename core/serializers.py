@@ -1,0 +1,40 @@
+"""Serializer building blocks that make bad input fail loudly instead of being coerced or ignored."""
+
+from typing import Any
+
+from django.db import models
+from rest_framework import serializers
+
+
+class StrictCharField(serializers.CharField):
+    """A CharField that refuses numbers instead of silently turning them into strings."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class RejectUnknownFieldsMixin:
+    """Answer 400 naming each field the serializer does not know, instead of dropping it silently."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            known = set(self.fields)  # type: ignore[attr-defined]
+            unknown = sorted(set(data) - known)
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)  # type: ignore[misc]
+
+
+class StrictSerializer(RejectUnknownFieldsMixin, serializers.Serializer):  # type: ignore[misc]
+    pass
+
+
+class StrictModelSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):  # type: ignore[misc]
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: StrictCharField,
+        models.TextField: StrictCharField,
+        models.EmailField: serializers.EmailField,
+    }
