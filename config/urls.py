@@ -4,6 +4,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from core.views import health
 
+handler404 = "core.views.not_found"
+
 api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("classroom.api.urls")),

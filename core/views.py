@@ -1,6 +1,7 @@
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from django.views.defaults import page_not_found
 
 from core.health import health_report
 
@@ -16,3 +17,10 @@ def health(request: HttpRequest) -> JsonResponse:
     failing = sorted(name for name, result in checks.items() if not result["ok"])
     body = {"status": "ok" if ok else "unavailable", "failing": failing, "checks": checks}
     return JsonResponse(body, status=200 if ok else 503)
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """API clients get the same JSON 404 whether the URL did not match or the object is not theirs."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return page_not_found(request, exception)

@@ -203,7 +203,6 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.exceptions.api_exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"auth": env("AUTH_THROTTLE_RATE", default="20/min")},
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
@@ -246,3 +245,5 @@ LOGGING = {
 
 # SECTION: edupath
 DEMO_PASSWORD = env("DEMO_PASSWORD", default="edupath-demo")
+# Token requests per client address (brute-force brake on /api/v1/auth/token/ and refresh).
+AUTH_THROTTLE_RATE = env("AUTH_THROTTLE_RATE", default="20/min")

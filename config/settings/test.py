@@ -1,7 +1,7 @@
 """Settings for the pytest suite: real PostgreSQL and Redis, isolated from a running development instance."""
 
 from .base import *  # noqa: F403
-from .base import CACHES, CHANNEL_LAYERS, REDIS_URL, REST_FRAMEWORK, env, redis_url_for
+from .base import CACHES, CHANNEL_LAYERS, REDIS_URL, env, redis_url_for
 
 DEBUG = False
 SECRET_KEY = "edupath-test-key-0123456789-abcdefghijklmnopqrstuvwxyz-0123456789"
@@ -20,4 +20,7 @@ CELERY_TASK_DEFAULT_QUEUE = "edupath-test"
 CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]["address"] = redis_url_for(REDIS_URL, TEST_REDIS_DB_CHANNELS)
 CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = "edupath-test"
 
-REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"auth": "1000/min"}
+AUTH_THROTTLE_RATE = "1000/min"
+# Serve static files from the apps' folders (no collectstatic before tests).
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

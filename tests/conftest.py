@@ -1,0 +1,108 @@
+"""Shared fixtures: a small school with two classes, so every permission test has a "someone else" to ask for."""
+
+from dataclasses import dataclass
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from accounts.models import Organization, User
+from classroom.models import Course, Enrollment, LearningItem
+from tests.factories import (
+    AdminFactory,
+    CourseFactory,
+    EnrollmentFactory,
+    LearningItemFactory,
+    ModuleFactory,
+    OrganizationFactory,
+    StudentFactory,
+    TeacherFactory,
+)
+
+
+@dataclass
+class School:
+    """Two classes in one organisation and a second organisation:
+
+    - `teacher` teaches `course`, where `student` and `classmate` study;
+    - `other_teacher` teaches `other_course`, where `other_student` studies;
+    - `foreign_*` live in another organisation.
+    """
+
+    organization: Organization
+    admin: User
+    teacher: User
+    student: User
+    classmate: User
+    course: Course
+    item: LearningItem
+    other_teacher: User
+    other_student: User
+    other_course: Course
+    other_item: LearningItem
+    foreign_organization: Organization
+    foreign_admin: User
+    foreign_student: User
+    foreign_course: Course
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> None:
+    # Throttle counters and cached values live in (test) Redis; each test starts clean.
+    cache.clear()
+
+
+@pytest.fixture
+def school(db: None) -> School:
+    organization = OrganizationFactory(slug="northfield", name="Northfield")
+    admin = AdminFactory(organization=organization, username="admin")
+    teacher = TeacherFactory(organization=organization, username="teacher")
+    student = StudentFactory(organization=organization, username="student")
+    classmate = StudentFactory(organization=organization, username="classmate")
+    course = CourseFactory(organization=organization, code="MATH-1")
+    EnrollmentFactory(user=teacher, course=course, role=Enrollment.Role.TEACHER)
+    EnrollmentFactory(user=student, course=course)
+    EnrollmentFactory(user=classmate, course=course)
+    item = LearningItemFactory(module=ModuleFactory(course=course))
+
+    other_teacher = TeacherFactory(organization=organization, username="other_teacher")
+    other_student = StudentFactory(organization=organization, username="other_student")
+    other_course = CourseFactory(organization=organization, code="HIST-1")
+    EnrollmentFactory(user=other_teacher, course=other_course, role=Enrollment.Role.TEACHER)
+    EnrollmentFactory(user=other_student, course=other_course)
+    other_item = LearningItemFactory(module=ModuleFactory(course=other_course))
+
+    foreign_organization = OrganizationFactory(slug="southfield", name="Southfield")
+    foreign_admin = AdminFactory(organization=foreign_organization, username="foreign_admin")
+    foreign_student = StudentFactory(organization=foreign_organization, username="foreign_student")
+    foreign_course = CourseFactory(organization=foreign_organization, code="MATH-1")
+    EnrollmentFactory(user=foreign_student, course=foreign_course)
+    return School(
+        organization=organization,
+        admin=admin,
+        teacher=teacher,
+        student=student,
+        classmate=classmate,
+        course=course,
+        item=item,
+        other_teacher=other_teacher,
+        other_student=other_student,
+        other_course=other_course,
+        other_item=other_item,
+        foreign_organization=foreign_organization,
+        foreign_admin=foreign_admin,
+        foreign_student=foreign_student,
+        foreign_course=foreign_course,
+    )
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+def client_for(user: User | None) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user)
+    return client

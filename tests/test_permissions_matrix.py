@@ -1,0 +1,270 @@
+"""Every URL, asked by anonymous, student, teacher and administrator.
+
+Forbidden objects must be indistinguishable from missing ones: the same status and the same body as an id that does
+not exist. test_every_url_is_in_the_matrix fails when a URL is added without a row here.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from tests.conftest import School
+
+ROLES = ("anonymous", "student", "teacher", "admin")
+MISSING_ID = 987654321
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str  # the URL name (as in reverse()) this case covers
+    url: Callable[[School], str]
+    expect: dict[str, int]
+    method: str = "get"
+    body: Callable[[School], dict[str, Any]] | None = None
+    page: bool = False  # a server-rendered page: session login instead of API authentication
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+CASES = [
+    Case("me", lambda s: "/api/v1/me/", {"anonymous": 401, "student": 200, "teacher": 200, "admin": 200}),
+    Case("user-list", lambda s: "/api/v1/users/", {"anonymous": 401, "student": 403, "teacher": 403, "admin": 200}),
+    Case(
+        "user-detail",
+        lambda s: f"/api/v1/users/{s.student.pk}/",
+        {"anonymous": 401, "student": 200, "teacher": 200, "admin": 200},
+    ),
+    # a classmate: the student may not open them; their teacher and the admin may
+    Case(
+        "user-detail",
+        lambda s: f"/api/v1/users/{s.classmate.pk}/",
+        {"anonymous": 401, "student": 404, "teacher": 200, "admin": 200},
+    ),
+    # a student of another class: 404 for the teacher of this class, exactly like a missing id
+    Case(
+        "user-detail",
+        lambda s: f"/api/v1/users/{s.other_student.pk}/",
+        {"anonymous": 401, "student": 404, "teacher": 404, "admin": 200},
+    ),
+    Case(
+        "user-detail",
+        lambda s: f"/api/v1/users/{s.teacher.pk}/",
+        {"anonymous": 401, "student": 404, "teacher": 200, "admin": 200},
+    ),
+    Case(
+        "user-detail",
+        lambda s: f"/api/v1/users/{s.foreign_student.pk}/",
+        {"anonymous": 401, "student": 404, "teacher": 404, "admin": 404},
+    ),
+    Case(
+        "user-detail",
+        lambda s: f"/api/v1/users/{MISSING_ID}/",
+        {"anonymous": 401, "student": 404, "teacher": 404, "admin": 404},
+    ),
+    Case("school-list", lambda s: "/api/v1/schools/", {"anonymous": 401, "student": 403, "teacher": 403, "admin": 200}),
+    Case(
+        "school-detail",
+        lambda s: f"/api/v1/schools/{s.organization.pk}/",
+        {"anonymous": 401, "student": 403, "teacher": 403, "admin": 200},
+    ),
+    Case(
+        "school-detail",
+        lambda s: f"/api/v1/schools/{s.foreign_organization.pk}/",
+        {"anonymous": 401, "student": 403, "teacher": 403, "admin": 404},
+    ),
+    Case(
+        "school-list",
+        lambda s: "/api/v1/schools/",
+        {"anonymous": 401, "student": 403, "teacher": 403, "admin": 403},
+        method="post",
+        body=lambda s: {"name": "New School", "slug": "new-school", "time_zone": "Europe/Paris"},
+    ),
+    Case("course-list", lambda s: "/api/v1/courses/", {"anonymous": 401, "student": 200, "teacher": 200, "admin": 200}),
+    Case(
+        "course-detail",
+        lambda s: f"/api/v1/courses/{s.course.pk}/",
+        {"anonymous": 401, "student": 200, "teacher": 200, "admin": 200},
+    ),
+    Case(
+        "course-detail",
+        lambda s: f"/api/v1/courses/{s.other_course.pk}/",
+        {"anonymous": 401, "student": 404, "teacher": 404, "admin": 200},
+    ),
+    Case(
+        "course-detail",
+        lambda s: f"/api/v1/courses/{s.foreign_course.pk}/",
+        {"anonymous": 401, "student": 404, "teacher": 404, "admin": 404},
+    ),
+    Case(
+        "course-detail",
+        lambda s: f"/api/v1/courses/{MISSING_ID}/",
+        {"anonymous": 401, "student": 404, "teacher": 404, "admin": 404},
+    ),
+    Case(
+        "course-enrollments",
+        lambda s: f"/api/v1/courses/{s.course.pk}/enrollments/",
+        {"anonymous": 401, "student": 200, "teacher": 200, "admin": 200},
+    ),
+    Case(
+        "course-enrollments",
+        lambda s: f"/api/v1/courses/{s.other_course.pk}/enrollments/",
+        {"anonymous": 401, "student": 404, "teacher": 404, "admin": 200},
+    ),
+    Case(
+        "course-enrollments",
+        lambda s: f"/api/v1/courses/{MISSING_ID}/enrollments/",
+        {"anonymous": 401, "student": 404, "teacher": 404, "admin": 404},
+    ),
+    Case(
+        "course-items",
+        lambda s: f"/api/v1/courses/{s.course.pk}/items/",
+        {"anonymous": 401, "student": 200, "teacher": 200, "admin": 200},
+    ),
+    Case(
+        "course-items",
+        lambda s: f"/api/v1/courses/{s.foreign_course.pk}/items/",
+        {"anonymous": 401, "student": 404, "teacher": 404, "admin": 404},
+    ),
+    Case(
+        "course-items",
+        lambda s: f"/api/v1/courses/{MISSING_ID}/items/",
+        {"anonymous": 401, "student": 404, "teacher": 404, "admin": 404},
+    ),
+    # Obtaining a token is public; wrong credentials are 401 for everyone (tests/accounts/test_auth_api.py covers
+    # the successful exchange).
+    Case(
+        "auth-token",
+        lambda s: "/api/v1/auth/token/",
+        {"anonymous": 401, "student": 401, "teacher": 401, "admin": 401},
+        method="post",
+        body=lambda s: {"username": "nobody", "password": "wrong-password"},
+    ),
+    Case(
+        "auth-token-refresh",
+        lambda s: "/api/v1/auth/token/refresh/",
+        {"anonymous": 401, "student": 401, "teacher": 401, "admin": 401},
+        method="post",
+        body=lambda s: {"refresh": "not-a-token"},
+    ),
+    Case(
+        "auth-logout",
+        lambda s: "/api/v1/auth/logout/",
+        {"anonymous": 401, "student": 400, "teacher": 400, "admin": 400},
+        method="post",
+        body=lambda s: {"refresh": "not-a-token"},
+    ),
+    Case("api-schema", lambda s: "/api/schema/", {"anonymous": 200, "student": 200, "teacher": 200, "admin": 200}),
+    Case("api-docs", lambda s: "/api/docs/", {"anonymous": 200, "student": 200, "teacher": 200, "admin": 200}),
+    Case("api-redoc", lambda s: "/api/redoc/", {"anonymous": 200, "student": 200, "teacher": 200, "admin": 200}),
+    Case("home", lambda s: "/", {"anonymous": 302, "student": 200, "teacher": 200, "admin": 200}, page=True),
+    Case(
+        "login", lambda s: "/accounts/login/", {"anonymous": 200, "student": 302, "teacher": 302, "admin": 302}, page=True
+    ),
+    Case(
+        "logout",
+        lambda s: "/accounts/logout/",
+        {"anonymous": 302, "student": 302, "teacher": 302, "admin": 302},
+        method="post",
+        page=True,
+    ),
+    # Django admin is for platform operators (is_staff); organisation roles are sent to its login page.
+    Case("admin:index", lambda s: "/admin/", {"anonymous": 302, "student": 302, "teacher": 302, "admin": 302}, page=True),
+    # /health is public and covered for every role in tests/core/test_health.py.
+]
+
+# URL names tested elsewhere for every role, with the module that does it.
+COVERED_ELSEWHERE = {"health": "tests/core/test_health.py"}
+
+
+def actor(school: School, role: str) -> User | None:
+    return None if role == "anonymous" else getattr(school, role)
+
+
+def request(case: Case, school: School, role: str) -> Any:
+    user = actor(school, role)
+    if case.page:
+        client: Client | APIClient = Client()
+        if user is not None:
+            client.force_login(user)
+    else:
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user)
+    body = case.body(school) if case.body else None
+    call = getattr(client, case.method)
+    if case.page:
+        return call(case.url(school), data=body or {})
+    return call(case.url(school), data=body, format="json")
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.method}-{c.name}")
+def test_role_matrix(case: Case, role: str, school: School) -> None:
+    response = request(case, school, role)
+    assert response.status_code == case.expect[role], (case.url(school), role, response.content[:300])
+
+
+# (URL of something the actor may not see, the same URL with an id that does not exist)
+FORBIDDEN_VS_MISSING = [
+    ("/api/v1/users/{0.other_student.pk}/", "/api/v1/users/{missing}/"),
+    ("/api/v1/users/{0.foreign_student.pk}/", "/api/v1/users/{missing}/"),
+    ("/api/v1/courses/{0.foreign_course.pk}/", "/api/v1/courses/{missing}/"),
+    ("/api/v1/courses/{0.other_course.pk}/enrollments/", "/api/v1/courses/{missing}/enrollments/"),
+    ("/api/v1/courses/{0.foreign_course.pk}/items/", "/api/v1/courses/{missing}/items/"),
+]
+
+
+@pytest.mark.parametrize("role", ["student", "teacher", "admin"])
+@pytest.mark.parametrize(("forbidden", "missing"), FORBIDDEN_VS_MISSING)
+def test_forbidden_looks_exactly_like_missing(forbidden: str, missing: str, role: str, school: School) -> None:
+    client = APIClient()
+    client.force_authenticate(getattr(school, role))
+    seen = client.get(forbidden.format(school, missing=MISSING_ID))
+    absent = client.get(missing.format(school, missing=MISSING_ID))
+    if seen.status_code == 200:
+        return  # this actor may legitimately see it (the admin, for another class of their school)
+    assert (seen.status_code, seen.json()) == (absent.status_code, absent.json()) == (404, {"detail": "Not found."})
+
+
+def test_superuser_creates_a_school(school: School) -> None:
+    operator = User.objects.create_superuser("operator", "operator@example.test", "pass-word-123")
+    client = APIClient()
+    client.force_authenticate(operator)
+    response = client.post(
+        "/api/v1/schools/", {"name": "New School", "slug": "new-school", "time_zone": "Europe/Paris"}, format="json"
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["slug"] == "new-school"
+    assert response.json()["users_count"] == 0
+
+
+def _url_names(patterns: list[Any], namespace: str = "") -> set[str]:
+    names: set[str] = set()
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            if pattern.namespace == "admin":
+                names.add("admin:index")  # Django's own admin views: one row stands for the site
+                continue
+            names |= _url_names(pattern.url_patterns, inner)
+        elif isinstance(pattern, URLPattern):
+            if pattern.name is None:
+                raise AssertionError(f"unnamed URL pattern {pattern.pattern}: name it so it can be tested")
+            names.add(f"{namespace}{pattern.name}")
+    return names
+
+
+def test_every_url_is_in_the_matrix() -> None:
+    in_matrix = {case.name for case in CASES} | set(COVERED_ELSEWHERE)
+    routed = _url_names(get_resolver().url_patterns)
+    # DRF's format-suffix and root variants share the names above.
+    missing = sorted(routed - in_matrix)
+    assert not missing, f"URLs without role tests: {missing}"
+    for name in {case.name for case in CASES}:
+        roles_tested = {role for case in CASES if case.name == name for role in case.expect}
+        assert roles_tested == set(ROLES), name
