@@ -21,7 +21,7 @@ class UserAdmin(DjangoUserAdmin):
     readonly_fields = ["public_handle", "last_login", "date_joined"]
     autocomplete_fields = ["organization"]
     fieldsets = (
-        *DjangoUserAdmin.fieldsets,
+        *(DjangoUserAdmin.fieldsets or ()),
         ("EduPath", {"fields": ("role", "organization", "public_handle")}),
     )
     add_fieldsets = (

@@ -1,5 +1,5 @@
 import secrets
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
@@ -38,7 +38,9 @@ class Role(models.TextChoices):
 
 
 class EduPathUserManager(UserManager["User"]):
-    def create_superuser(self, username: str, email: str | None = None, password: str | None = None, **extra):  # type: ignore[no-untyped-def,override]
+    def create_superuser(
+        self, username: str, email: str | None = None, password: str | None = None, **extra: Any
+    ) -> "User":
         # Platform operators are administrators; they may stand outside any organisation.
         extra.setdefault("role", Role.ADMIN)
         return super().create_superuser(username, email, password, **extra)

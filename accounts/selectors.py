@@ -6,9 +6,8 @@ from accounts.models import Organization, Role, User
 
 def visible_organizations(user: User | AnonymousUser) -> QuerySet[Organization]:
     """Platform operators see every organisation; administrators their own; nobody else any."""
-    if not (user.is_authenticated and user.is_active):
+    if not (isinstance(user, User) and user.is_active):
         return Organization.objects.none()
-    assert isinstance(user, User)
     if user.is_superuser:
         return Organization.objects.all()
     if user.role == Role.ADMIN and user.organization_id is not None:

@@ -45,7 +45,6 @@ def user_create(
     return user
 
 
-
 def refresh_token_revoke(*, user: User, token: str) -> None:
     """Blacklist `token` if it is a valid refresh token of `user`; anything else is a client error."""
     try:

@@ -11,7 +11,16 @@ class ModuleInline(admin.TabularInline):
 
 @admin.register(Course)
 class CourseAdmin(admin.ModelAdmin):
-    list_display = ["code", "title", "organization", "subject", "start_date", "end_date", "time_zone", "external_source"]
+    list_display = [
+        "code",
+        "title",
+        "organization",
+        "subject",
+        "start_date",
+        "end_date",
+        "time_zone",
+        "external_source",
+    ]
     list_filter = ["organization", "subject", "external_source"]
     search_fields = ["code", "title", "subject", "external_id"]
     list_select_related = ["organization"]

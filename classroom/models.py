@@ -200,7 +200,9 @@ class LearningPath(TimeStampedModel):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="learning_paths")
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True, default="")
-    items = models.ManyToManyField(LearningItem, through="LearningPathStep", related_name="paths")
+    items: "models.ManyToManyField[LearningItem, LearningPathStep]" = models.ManyToManyField(
+        LearningItem, through="LearningPathStep", related_name="paths"
+    )
 
     class Meta:
         ordering = ["organization", "title"]

@@ -13,6 +13,8 @@ Every view, API endpoint, consumer and report scopes its data through these func
 Forbidden and nonexistent must look alike, so callers filter through these querysets and answer 404 on a miss.
 """
 
+from typing import Any
+
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
@@ -25,84 +27,85 @@ Actor = User | AnonymousUser
 STUDENT_VISIBLE_STATUSES = (Enrollment.Status.ACTIVE, Enrollment.Status.COMPLETED)
 
 
-def _is_active_user(user: Actor) -> bool:
-    return bool(user.is_authenticated and user.is_active)
+def active_member(user: Actor) -> User | None:
+    """The user when they are a signed-in, active account; None for anonymous and deactivated users."""
+    if isinstance(user, User) and user.is_active:
+        return user
+    return None
 
 
-def taught_course_ids(user: User) -> QuerySet[Enrollment]:
+def taught_course_ids(user: User) -> "QuerySet[Enrollment, Any]":
     """Ids (as a subquery) of the courses `user` actively teaches."""
-    return Enrollment.objects.filter(
-        user=user, role=Enrollment.Role.TEACHER, status=Enrollment.Status.ACTIVE
-    ).values("course_id")
+    return Enrollment.objects.filter(user=user, role=Enrollment.Role.TEACHER, status=Enrollment.Status.ACTIVE).values(
+        "course_id"
+    )
 
 
 def visible_courses(user: Actor) -> QuerySet[Course]:
-    if not _is_active_user(user):
+    member = active_member(user)
+    if member is None:
         return Course.objects.none()
-    assert isinstance(user, User)
-    if user.is_superuser:
+    if member.is_superuser:
         return Course.objects.all()
-    if user.organization_id is None:
+    if member.organization_id is None:
         return Course.objects.none()
-    in_org = Course.objects.filter(organization_id=user.organization_id)
-    if user.role == Role.ADMIN:
+    in_org = Course.objects.filter(organization_id=member.organization_id)
+    if member.role == Role.ADMIN:
         return in_org
-    if user.role == Role.TEACHER:
-        return in_org.filter(id__in=taught_course_ids(user))
+    if member.role == Role.TEACHER:
+        return in_org.filter(id__in=taught_course_ids(member))
     attended = Enrollment.objects.filter(
-        user=user, course=OuterRef("pk"), role=Enrollment.Role.STUDENT, status__in=STUDENT_VISIBLE_STATUSES
+        user=member, course=OuterRef("pk"), role=Enrollment.Role.STUDENT, status__in=STUDENT_VISIBLE_STATUSES
     )
     return in_org.filter(Exists(attended))
 
 
 def visible_students(user: Actor) -> QuerySet[User]:
     """Students whose individual data `user` may see."""
-    if not _is_active_user(user):
+    member = active_member(user)
+    if member is None:
         return User.objects.none()
-    assert isinstance(user, User)
     students = User.objects.filter(role=Role.STUDENT)
-    if user.is_superuser:
+    if member.is_superuser:
         return students
-    if user.organization_id is None:
+    if member.organization_id is None:
         return User.objects.none()
-    students = students.filter(organization_id=user.organization_id)
-    if user.role == Role.ADMIN:
+    students = students.filter(organization_id=member.organization_id)
+    if member.role == Role.ADMIN:
         return students
-    if user.role == Role.TEACHER:
+    if member.role == Role.TEACHER:
         taught = Enrollment.objects.filter(
-            user=OuterRef("pk"), role=Enrollment.Role.STUDENT, course_id__in=taught_course_ids(user)
+            user=OuterRef("pk"), role=Enrollment.Role.STUDENT, course_id__in=taught_course_ids(member)
         )
         return students.filter(Exists(taught))
-    return students.filter(pk=user.pk)
+    return students.filter(pk=member.pk)
 
 
 def visible_users(user: Actor) -> QuerySet[User]:
     """People whose profile `user` may open: administrators see their organisation, everyone else the students
     they may see and themselves."""
-    if not _is_active_user(user):
+    member = active_member(user)
+    if member is None:
         return User.objects.none()
-    assert isinstance(user, User)
-    if user.is_superuser:
+    if member.is_superuser:
         return User.objects.all()
-    if user.role == Role.ADMIN:
-        if user.organization_id is None:
-            return User.objects.filter(pk=user.pk)
-        return User.objects.filter(organization_id=user.organization_id)
-    return User.objects.filter(Q(pk=user.pk) | Q(pk__in=visible_students(user).values("pk")))
+    if member.role == Role.ADMIN:
+        if member.organization_id is None:
+            return User.objects.filter(pk=member.pk)
+        return User.objects.filter(organization_id=member.organization_id)
+    return User.objects.filter(Q(pk=member.pk) | Q(pk__in=visible_students(member).values("pk")))
 
 
 def visible_enrollments(user: Actor) -> QuerySet[Enrollment]:
     """Enrolment rows `user` may list: staff see every row of their courses; a student sees their own rows and who
     teaches their classes, never their classmates."""
-    if not _is_active_user(user):
+    member = active_member(user)
+    if member is None:
         return Enrollment.objects.none()
-    assert isinstance(user, User)
-    in_courses = Enrollment.objects.filter(course__in=visible_courses(user))
-    if user.is_superuser or user.role in (Role.ADMIN, Role.TEACHER):
+    in_courses = Enrollment.objects.filter(course__in=visible_courses(member))
+    if member.is_superuser or member.role in (Role.ADMIN, Role.TEACHER):
         return in_courses
-    return in_courses.filter(
-        Q(user=user) | Q(role=Enrollment.Role.TEACHER, status=Enrollment.Status.ACTIVE)
-    )
+    return in_courses.filter(Q(user=member) | Q(role=Enrollment.Role.TEACHER, status=Enrollment.Status.ACTIVE))
 
 
 def visible_items(user: Actor) -> QuerySet[LearningItem]:
@@ -119,9 +122,7 @@ def can_view_student(user: Actor, student_id: int) -> bool:
 
 def course_list_for(user: Actor) -> QuerySet[Course]:
     """Visible courses with the counts the course list shows (one query, no per-row lookups)."""
-    active_students = Q(
-        enrollments__role=Enrollment.Role.STUDENT, enrollments__status=Enrollment.Status.ACTIVE
-    )
+    active_students = Q(enrollments__role=Enrollment.Role.STUDENT, enrollments__status=Enrollment.Status.ACTIVE)
     return visible_courses(user).annotate(
         students_count=Count("enrollments", filter=active_students, distinct=True),
         modules_count=Count("modules", distinct=True),

@@ -45,7 +45,9 @@ def enrollment_create(
     *, user: User, course: Course, role: str = Enrollment.Role.STUDENT, enrolled_at: datetime
 ) -> Enrollment:
     if user.organization_id != course.organization_id:
-        raise ApplicationError("The person belongs to another organisation.", errors={"user": ["Not in this course's organisation."]})
+        raise ApplicationError(
+            "The person belongs to another organisation.", errors={"user": ["Not in this course's organisation."]}
+        )
     if role == Enrollment.Role.TEACHER and user.role not in (Role.TEACHER, Role.ADMIN):
         raise ApplicationError("Only teachers can teach a course.", errors={"role": ["User is not a teacher."]})
     if role == Enrollment.Role.STUDENT and user.role != Role.STUDENT:
@@ -68,7 +70,9 @@ def enrollment_end(*, enrollment: Enrollment, status: str, ended_at: datetime) -
 
 
 @transaction.atomic
-def module_create(*, course: Course, title: str, position: int, external_source: str = "", external_id: str = "") -> Module:
+def module_create(
+    *, course: Course, title: str, position: int, external_source: str = "", external_id: str = ""
+) -> Module:
     return Module.objects.create(
         course=course, title=title, position=position, external_source=external_source, external_id=external_id
     )
@@ -128,9 +132,7 @@ def submission_record(
     if score is not None and item.max_points is None:
         raise ApplicationError("This item is not graded.", errors={"score": ["The item has no maximum points."]})
     if score is not None and item.max_points is not None and not (0 <= score <= item.max_points):
-        raise ApplicationError(
-            "Score out of range.", errors={"score": [f"Must be between 0 and {item.max_points}."]}
-        )
+        raise ApplicationError("Score out of range.", errors={"score": [f"Must be between 0 and {item.max_points}."]})
     state = Submission.State.EXCUSED if excused else submission_state_for(item=item, submitted_at=submitted_at)
     submission, _ = Submission.objects.update_or_create(
         item=item,
@@ -142,10 +144,14 @@ def submission_record(
 
 
 @transaction.atomic
-def learning_path_create(*, organization: Organization, title: str, items: list[LearningItem], description: str = "") -> LearningPath:
+def learning_path_create(
+    *, organization: Organization, title: str, items: list[LearningItem], description: str = ""
+) -> LearningPath:
     foreign = [item.pk for item in items if item.module.course.organization_id != organization.pk]
     if foreign:
-        raise ApplicationError("A path may only hold items of its organisation.", errors={"items": [f"Foreign items: {foreign}"]})
+        raise ApplicationError(
+            "A path may only hold items of its organisation.", errors={"items": [f"Foreign items: {foreign}"]}
+        )
     path = LearningPath.objects.create(organization=organization, title=title, description=description)
     LearningPathStep.objects.bulk_create(
         LearningPathStep(path=path, item=item, position=position) for position, item in enumerate(items, start=1)

@@ -27,11 +27,11 @@ class RejectUnknownFieldsMixin:
         return super().to_internal_value(data)  # type: ignore[misc]
 
 
-class StrictSerializer(RejectUnknownFieldsMixin, serializers.Serializer):  # type: ignore[misc]
+class StrictSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     pass
 
 
-class StrictModelSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):  # type: ignore[misc]
+class StrictModelSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
         models.CharField: StrictCharField,

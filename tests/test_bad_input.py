@@ -109,7 +109,9 @@ def test_bad_filter_id_on_a_nested_list(school: School) -> None:
     assert "module" in response.json()
 
 
-@pytest.mark.parametrize("url", ["/api/v1/users/abc/", "/api/v1/courses/abc/", "/api/v1/courses/abc/items/", "/api/v1/nothing/"])
+@pytest.mark.parametrize(
+    "url", ["/api/v1/users/abc/", "/api/v1/courses/abc/", "/api/v1/courses/abc/items/", "/api/v1/nothing/"]
+)
 def test_invalid_ids_in_paths_are_json_404s(school: School, url: str) -> None:
     response = client_for(school.admin).get(url)
     assert response.status_code == 404

@@ -163,7 +163,10 @@ CASES = [
     Case("api-redoc", lambda s: "/api/redoc/", {"anonymous": 200, "student": 200, "teacher": 200, "admin": 200}),
     Case("home", lambda s: "/", {"anonymous": 302, "student": 200, "teacher": 200, "admin": 200}, page=True),
     Case(
-        "login", lambda s: "/accounts/login/", {"anonymous": 200, "student": 302, "teacher": 302, "admin": 302}, page=True
+        "login",
+        lambda s: "/accounts/login/",
+        {"anonymous": 200, "student": 302, "teacher": 302, "admin": 302},
+        page=True,
     ),
     Case(
         "logout",
@@ -173,7 +176,9 @@ CASES = [
         page=True,
     ),
     # Django admin is for platform operators (is_staff); organisation roles are sent to its login page.
-    Case("admin:index", lambda s: "/admin/", {"anonymous": 302, "student": 302, "teacher": 302, "admin": 302}, page=True),
+    Case(
+        "admin:index", lambda s: "/admin/", {"anonymous": 302, "student": 302, "teacher": 302, "admin": 302}, page=True
+    ),
     # /health is public and covered for every role in tests/core/test_health.py.
 ]
 

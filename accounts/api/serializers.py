@@ -42,11 +42,11 @@ class MeSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class TokenObtainSerializer(RejectUnknownFieldsMixin, TokenObtainPairSerializer):  # type: ignore[misc]
+class TokenObtainSerializer(RejectUnknownFieldsMixin, TokenObtainPairSerializer):
     pass
 
 
-class TokenRefreshStrictSerializer(RejectUnknownFieldsMixin, TokenRefreshSerializer):  # type: ignore[misc]
+class TokenRefreshStrictSerializer(RejectUnknownFieldsMixin, TokenRefreshSerializer):
     pass
 
 

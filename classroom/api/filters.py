@@ -25,7 +25,7 @@ class CourseFilter(django_filters.FilterSet):
         model = Course
         fields = ["subject", "code"]
 
-    def filter_active_on(self, queryset, name, value):  # type: ignore[no-untyped-def]
+    def filter_active_on(self, queryset, name, value):
         started = Q(start_date__isnull=True) | Q(start_date__lte=value)
         not_ended = Q(end_date__isnull=True) | Q(end_date__gte=value)
         return queryset.filter(started & not_ended)

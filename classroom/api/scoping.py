@@ -6,7 +6,7 @@ creation). Objects outside the scope are simply not found: 404, exactly like an 
 """
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Model, QuerySet
@@ -16,8 +16,8 @@ from rest_framework.generics import GenericAPIView
 from classroom.selectors import Actor
 
 
-class ScopedViewMixin(GenericAPIView):  # type: ignore[type-arg]
-    scope: ClassVar[Callable[[Actor], QuerySet[Any]]]
+class ScopedViewMixin(GenericAPIView):
+    scope: Callable[[Actor], QuerySet[Any]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -24,25 +24,25 @@ from classroom.api.serializers import (
     retrieve=extend_schema(summary="One person with role-specific figures (admin, self, or their teacher)"),
 )
 @extend_schema(tags=["users"])
-class UserViewSet(ScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):  # type: ignore[misc]
+class UserViewSet(ScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     scope = staticmethod(selectors.visible_users)
     filterset_class = UserFilter
     search_fields = ["username", "email", "first_name", "last_name"]
     ordering_fields = ["username", "last_name", "date_joined", "last_login"]
     ordering = ["username"]
 
-    def get_permissions(self):  # type: ignore[no-untyped-def]
+    def get_permissions(self):
         # Searching the directory is for administrators; a single profile is decided by the scope (404 otherwise).
         if self.action == "list":
             return [IsAdminRole()]
         return super().get_permissions()
 
-    def get_serializer_class(self):  # type: ignore[no-untyped-def]
+    def get_serializer_class(self):
         return UserDetailSerializer if self.action == "retrieve" else UserListSerializer
 
 
 @extend_schema(tags=["courses"])
-class CourseViewSet(ScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):  # type: ignore[misc]
+class CourseViewSet(ScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Courses (classes) the caller may see: all of the organisation for administrators, taught classes for
     teachers, attended classes for students."""
 
@@ -66,7 +66,7 @@ class CourseChildMixin(ScopedViewMixin):
 
 
 @extend_schema(tags=["courses"])
-class CourseEnrollmentListView(CourseChildMixin, generics.ListAPIView):  # type: ignore[misc]
+class CourseEnrollmentListView(CourseChildMixin, generics.ListAPIView):
     """Enrolments of one course. Students see their own row and who teaches the class, never classmates."""
 
     scope = staticmethod(selectors.visible_enrollments)
@@ -81,7 +81,7 @@ class CourseEnrollmentListView(CourseChildMixin, generics.ListAPIView):  # type:
 
 
 @extend_schema(tags=["courses"])
-class CourseItemListView(CourseChildMixin, generics.ListAPIView):  # type: ignore[misc]
+class CourseItemListView(CourseChildMixin, generics.ListAPIView):
     """Learning items of one course, in module order."""
 
     scope = staticmethod(selectors.visible_items)

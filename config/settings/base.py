@@ -5,6 +5,7 @@ The environment is read here, in one place, through django-environ. Variables ar
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import environ
@@ -116,7 +117,7 @@ REDIS_DB_BROKER = env.int("REDIS_DB_BROKER", default=2)
 REDIS_DB_CHANNELS = env.int("REDIS_DB_CHANNELS", default=3)
 
 # SECTION: cache
-CACHES = {
+CACHES: dict[str, dict[str, Any]] = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": redis_url_for(REDIS_URL, REDIS_DB_CACHE),
@@ -126,7 +127,7 @@ CACHES = {
 }
 
 # SECTION: channels
-CHANNEL_LAYERS = {
+CHANNEL_LAYERS: dict[str, dict[str, Any]] = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {

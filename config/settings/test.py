@@ -4,7 +4,7 @@ from .base import *  # noqa: F403
 from .base import CACHES, CHANNEL_LAYERS, REDIS_URL, env, redis_url_for
 
 DEBUG = False
-SECRET_KEY = "edupath-test-key-0123456789-abcdefghijklmnopqrstuvwxyz-0123456789"
+SECRET_KEY = "edupath-test-key-0123456789-abcdefghijklmnopqrstuvwxyz-0123456789"  # noqa: S105
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast hashing; security is not under test
 
 # Separate Redis databases from those of ./dev run, so a development worker never consumes a test's tasks and

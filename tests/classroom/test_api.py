@@ -91,7 +91,9 @@ def test_user_search_and_role_filter_for_admin(school: School) -> None:
     teachers = client.get("/api/v1/users/", {"role": "teacher"}).json()
     assert sorted(row["username"] for row in teachers["results"]) == ["other_teacher", "teacher"]
     # another organisation's people never appear
-    assert "foreign_student" not in {row["username"] for row in client.get("/api/v1/users/", {"limit": 100}).json()["results"]}
+    assert "foreign_student" not in {
+        row["username"] for row in client.get("/api/v1/users/", {"limit": 100}).json()["results"]
+    }
 
 
 def test_user_list_paginates_with_limit_and_offset(school: School) -> None:

@@ -8,8 +8,8 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import User
 from classroom.models import Enrollment, Submission
-from core.exceptions import ApplicationError
 from classroom.services import enrollment_create, enrollment_end, submission_record, submission_state_for
+from core.exceptions import ApplicationError
 from tests.conftest import School
 from tests.factories import (
     CourseFactory,
@@ -33,7 +33,9 @@ def refused(constraint: str, create) -> None:  # type: ignore[no-untyped-def]
 
 def test_one_active_enrollment_per_user_and_course() -> None:
     enrollment = EnrollmentFactory()
-    refused("classroom_enrollment_one_active", lambda: EnrollmentFactory(user=enrollment.user, course=enrollment.course))
+    refused(
+        "classroom_enrollment_one_active", lambda: EnrollmentFactory(user=enrollment.user, course=enrollment.course)
+    )
     # a history row next to an active one is fine (re-enrolment after dropping)
     EnrollmentFactory(user=enrollment.user, course=enrollment.course, status="dropped", ended_at=T0)
 
@@ -48,14 +50,19 @@ def test_enrollment_end_time_matches_status() -> None:
 
 
 def test_course_dates_and_codes() -> None:
-    refused("classroom_course_ends_after_start", lambda: CourseFactory(start_date=date(2026, 9, 1), end_date=date(2026, 8, 1)))
+    refused(
+        "classroom_course_ends_after_start",
+        lambda: CourseFactory(start_date=date(2026, 9, 1), end_date=date(2026, 8, 1)),
+    )
     course = CourseFactory(code="X-1")
     refused("classroom_course_code_unique_per_org", lambda: CourseFactory(code="X-1", organization=course.organization))
     CourseFactory(code="X-1")  # same code in another organisation
 
 
 def test_score_cannot_exceed_the_maximum() -> None:
-    refused("classroom_submission_score_lte_max", lambda: SubmissionFactory(score=Decimal("11"), max_points=Decimal("10")))
+    refused(
+        "classroom_submission_score_lte_max", lambda: SubmissionFactory(score=Decimal("11"), max_points=Decimal("10"))
+    )
     refused("classroom_submission_score_needs_max", lambda: SubmissionFactory(score=Decimal("-1")))
     refused("classroom_submission_score_needs_max", lambda: SubmissionFactory(max_points=None))
 
@@ -118,7 +125,9 @@ def test_submission_record_is_idempotent_per_attempt(school: School) -> None:
     for score in (Decimal("6"), Decimal("7")):
         submission_record(item=school.item, student=school.student, submitted_at=T0, score=score)
     rows = Submission.objects.filter(item=school.item, student=school.student)
-    assert [(row.attempt, row.score, row.max_points, row.state) for row in rows] == [(1, Decimal("7.00"), Decimal("10.00"), "on_time")]
+    assert [(row.attempt, row.score, row.max_points, row.state) for row in rows] == [
+        (1, Decimal("7.00"), Decimal("10.00"), "on_time")
+    ]
 
 
 def test_submission_record_rejects_out_of_range_scores(school: School) -> None:
