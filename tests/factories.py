@@ -12,7 +12,7 @@ from classroom.models import Course, Enrollment, LearningItem, Module, Submissio
 FIXED_TIME = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
 
 
-class OrganizationFactory(DjangoModelFactory):
+class OrganizationFactory(DjangoModelFactory[Organization]):
     class Meta:
         model = Organization
         django_get_or_create = ["slug"]
@@ -22,7 +22,7 @@ class OrganizationFactory(DjangoModelFactory):
     time_zone = "Europe/London"
 
 
-class UserFactory(DjangoModelFactory):
+class UserFactory(DjangoModelFactory[User]):
     class Meta:
         model = User
         skip_postgeneration_save = True
@@ -48,7 +48,7 @@ class AdminFactory(UserFactory):
     role = Role.ADMIN
 
 
-class CourseFactory(DjangoModelFactory):
+class CourseFactory(DjangoModelFactory[Course]):
     class Meta:
         model = Course
 
@@ -61,7 +61,7 @@ class CourseFactory(DjangoModelFactory):
     time_zone = "Europe/London"
 
 
-class EnrollmentFactory(DjangoModelFactory):
+class EnrollmentFactory(DjangoModelFactory[Enrollment]):
     class Meta:
         model = Enrollment
 
@@ -72,7 +72,7 @@ class EnrollmentFactory(DjangoModelFactory):
     enrolled_at = FIXED_TIME
 
 
-class ModuleFactory(DjangoModelFactory):
+class ModuleFactory(DjangoModelFactory[Module]):
     class Meta:
         model = Module
 
@@ -81,7 +81,7 @@ class ModuleFactory(DjangoModelFactory):
     position = factory.Sequence(lambda n: n + 1)
 
 
-class LearningItemFactory(DjangoModelFactory):
+class LearningItemFactory(DjangoModelFactory[LearningItem]):
     class Meta:
         model = LearningItem
 
@@ -93,7 +93,7 @@ class LearningItemFactory(DjangoModelFactory):
     estimated_minutes = 15
 
 
-class SubmissionFactory(DjangoModelFactory):
+class SubmissionFactory(DjangoModelFactory[Submission]):
     class Meta:
         model = Submission
 

@@ -3,6 +3,7 @@
 import pytest
 from django.apps import apps
 from django.contrib import admin
+from django.db.models import Model
 from django.test import Client
 
 from accounts.models import User
@@ -11,7 +12,7 @@ from tests.conftest import School
 OUR_APPS = {"accounts", "classroom", "analytics", "gamification", "recommendations", "reports"}
 
 
-def our_models() -> list[type]:
+def our_models() -> list[type[Model]]:
     return [model for model in apps.get_models() if model._meta.app_label in OUR_APPS]
 
 
@@ -21,7 +22,7 @@ def test_every_model_is_registered() -> None:
 
 
 @pytest.mark.parametrize("model", our_models(), ids=lambda m: m.__name__)
-def test_changelist_search_and_detail_pages_load(model: type, school: School) -> None:
+def test_changelist_search_and_detail_pages_load(model: type[Model], school: School) -> None:
     operator = User.objects.create_superuser("operator", "op@example.test", "pass-word-123")
     client = Client()
     client.force_login(operator)

@@ -9,7 +9,7 @@ from tests.conftest import School
 PASSWORD = "pass-word-123"  # the factories' password
 
 
-def obtain(client: APIClient, username: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
+def obtain(client: APIClient, username: str, password: str = PASSWORD):
     return client.post("/api/v1/auth/token/", {"username": username, "password": password}, format="json")
 
 
@@ -74,7 +74,7 @@ def test_inactive_user_cannot_obtain_or_use_tokens(school: School) -> None:
     assert client.get("/api/v1/me/").status_code == 401
 
 
-def test_token_endpoint_is_throttled(school: School, settings) -> None:  # type: ignore[no-untyped-def]
+def test_token_endpoint_is_throttled(school: School, settings) -> None:
     settings.AUTH_THROTTLE_RATE = "3/min"
     client = APIClient()
     statuses = [obtain(client, "student", "wrong").status_code for _ in range(4)]

@@ -9,7 +9,7 @@ from tests.conftest import School, client_for
 from tests.factories import EnrollmentFactory, LearningItemFactory, ModuleFactory, StudentFactory
 
 
-def codes(response) -> list[str]:  # type: ignore[no-untyped-def]
+def codes(response) -> list[str]:
     return sorted(row["code"] for row in response.json()["results"])
 
 
@@ -23,9 +23,9 @@ def test_course_list_is_scoped_per_role(school: School) -> None:
 
 def test_course_counts_active_students_only(school: School) -> None:
     # given a student who dropped the class
-    EnrollmentFactory(
+    EnrollmentFactory.create(
         course=school.course,
-        user=StudentFactory(organization=school.organization),
+        user=StudentFactory.create(organization=school.organization),
         status=Enrollment.Status.DROPPED,
         ended_at=datetime(2026, 10, 1, tzinfo=UTC),
     )
@@ -71,8 +71,8 @@ def test_teacher_sees_whole_class_and_can_filter(school: School) -> None:
 
 
 def test_items_of_a_course_with_filters(school: School) -> None:
-    module = ModuleFactory(course=school.course, position=9)
-    LearningItemFactory(module=module, kind="video", max_points=None, due_at=None, title="Intro video")
+    module = ModuleFactory.create(course=school.course, position=9)
+    LearningItemFactory.create(module=module, kind="video", max_points=None, due_at=None, title="Intro video")
     client = client_for(school.student)
     url = f"/api/v1/courses/{school.course.pk}/items/"
     assert client.get(url).json()["count"] == 2
@@ -116,7 +116,7 @@ def test_teacher_profile_figures(school: School) -> None:
 
 def test_student_profile_shows_only_enrollments_the_viewer_may_see(school: School) -> None:
     # given the student also attends another teacher's class
-    EnrollmentFactory(user=school.student, course=school.other_course)
+    EnrollmentFactory.create(user=school.student, course=school.other_course)
     # then the admin sees both enrolments, the student's teacher only theirs
     admin_view = client_for(school.admin).get(f"/api/v1/users/{school.student.pk}/").json()["student_stats"]
     teacher_view = client_for(school.teacher).get(f"/api/v1/users/{school.student.pk}/").json()["student_stats"]

@@ -26,76 +26,85 @@ pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
 
 
-def refused(constraint: str, create) -> None:  # type: ignore[no-untyped-def]
+def refused(constraint: str, create) -> None:
     with pytest.raises(IntegrityError, match=constraint), transaction.atomic():
         create()
 
 
 def test_one_active_enrollment_per_user_and_course() -> None:
-    enrollment = EnrollmentFactory()
+    enrollment = EnrollmentFactory.create()
     refused(
-        "classroom_enrollment_one_active", lambda: EnrollmentFactory(user=enrollment.user, course=enrollment.course)
+        "classroom_enrollment_one_active",
+        lambda: EnrollmentFactory.create(user=enrollment.user, course=enrollment.course),
     )
     # a history row next to an active one is fine (re-enrolment after dropping)
-    EnrollmentFactory(user=enrollment.user, course=enrollment.course, status="dropped", ended_at=T0)
+    EnrollmentFactory.create(user=enrollment.user, course=enrollment.course, status="dropped", ended_at=T0)
 
 
 def test_enrollment_end_time_matches_status() -> None:
-    refused("classroom_enrollment_ended_iff_not_active", lambda: EnrollmentFactory(status="dropped", ended_at=None))
-    refused("classroom_enrollment_ended_iff_not_active", lambda: EnrollmentFactory(ended_at=T0))
+    refused(
+        "classroom_enrollment_ended_iff_not_active", lambda: EnrollmentFactory.create(status="dropped", ended_at=None)
+    )
+    refused("classroom_enrollment_ended_iff_not_active", lambda: EnrollmentFactory.create(ended_at=T0))
     refused(
         "classroom_enrollment_ends_after_start",
-        lambda: EnrollmentFactory(status="completed", enrolled_at=T0, ended_at=datetime(2026, 8, 1, tzinfo=UTC)),
+        lambda: EnrollmentFactory.create(status="completed", enrolled_at=T0, ended_at=datetime(2026, 8, 1, tzinfo=UTC)),
     )
 
 
 def test_course_dates_and_codes() -> None:
     refused(
         "classroom_course_ends_after_start",
-        lambda: CourseFactory(start_date=date(2026, 9, 1), end_date=date(2026, 8, 1)),
+        lambda: CourseFactory.create(start_date=date(2026, 9, 1), end_date=date(2026, 8, 1)),
     )
-    course = CourseFactory(code="X-1")
-    refused("classroom_course_code_unique_per_org", lambda: CourseFactory(code="X-1", organization=course.organization))
-    CourseFactory(code="X-1")  # same code in another organisation
+    course = CourseFactory.create(code="X-1")
+    refused(
+        "classroom_course_code_unique_per_org",
+        lambda: CourseFactory.create(code="X-1", organization=course.organization),
+    )
+    CourseFactory.create(code="X-1")  # same code in another organisation
 
 
 def test_score_cannot_exceed_the_maximum() -> None:
     refused(
-        "classroom_submission_score_lte_max", lambda: SubmissionFactory(score=Decimal("11"), max_points=Decimal("10"))
+        "classroom_submission_score_lte_max",
+        lambda: SubmissionFactory.create(score=Decimal("11"), max_points=Decimal("10")),
     )
-    refused("classroom_submission_score_needs_max", lambda: SubmissionFactory(score=Decimal("-1")))
-    refused("classroom_submission_score_needs_max", lambda: SubmissionFactory(max_points=None))
+    refused("classroom_submission_score_needs_max", lambda: SubmissionFactory.create(score=Decimal("-1")))
+    refused("classroom_submission_score_needs_max", lambda: SubmissionFactory.create(max_points=None))
 
 
 def test_submission_state_and_time_agree() -> None:
-    refused("classroom_submission_state_matches_time", lambda: SubmissionFactory(state="on_time", submitted_at=None))
-    refused("classroom_submission_state_matches_time", lambda: SubmissionFactory(state="missing", score=None))
+    refused(
+        "classroom_submission_state_matches_time", lambda: SubmissionFactory.create(state="on_time", submitted_at=None)
+    )
+    refused("classroom_submission_state_matches_time", lambda: SubmissionFactory.create(state="missing", score=None))
     refused("classroom_submission_attempt_unique", lambda: _two_first_attempts())
-    refused("classroom_submission_attempt_positive", lambda: SubmissionFactory(attempt=0))
+    refused("classroom_submission_attempt_positive", lambda: SubmissionFactory.create(attempt=0))
 
 
 def _two_first_attempts() -> None:
-    first = SubmissionFactory()
-    SubmissionFactory(item=first.item, student=first.student, attempt=1)
+    first = SubmissionFactory.create()
+    SubmissionFactory.create(item=first.item, student=first.student, attempt=1)
 
 
 def test_item_max_points_positive() -> None:
-    refused("classroom_item_max_points_positive", lambda: LearningItemFactory(max_points=Decimal("0")))
+    refused("classroom_item_max_points_positive", lambda: LearningItemFactory.create(max_points=Decimal("0")))
 
 
 def test_members_need_an_organisation() -> None:
-    refused("accounts_user_member_has_organization", lambda: StudentFactory(organization=None))
+    refused("accounts_user_member_has_organization", lambda: StudentFactory.create(organization=None))
 
 
 def test_email_unique_ignoring_case() -> None:
-    StudentFactory(email="Ada@Example.test")
-    refused("accounts_user_email_unique_ci", lambda: StudentFactory(email="ada@example.TEST"))
-    StudentFactory(email="")  # several accounts may have no email
-    StudentFactory(email="")
+    StudentFactory.create(email="Ada@Example.test")
+    refused("accounts_user_email_unique_ci", lambda: StudentFactory.create(email="ada@example.TEST"))
+    StudentFactory.create(email="")  # several accounts may have no email
+    StudentFactory.create(email="")
 
 
 def test_public_handles_are_stable_and_distinct() -> None:
-    a, b = StudentFactory(), StudentFactory()
+    a, b = StudentFactory.create(), StudentFactory.create()
     assert a.public_handle != b.public_handle
     handle = a.public_handle
     a.first_name = "Changed"
@@ -115,7 +124,7 @@ def test_createsuperuser_makes_a_platform_administrator() -> None:
 
 
 def test_submission_state_from_due_time() -> None:
-    item = LearningItemFactory(due_at=datetime(2026, 9, 8, 17, 0, tzinfo=UTC))
+    item = LearningItemFactory.create(due_at=datetime(2026, 9, 8, 17, 0, tzinfo=UTC))
     assert submission_state_for(item=item, submitted_at=datetime(2026, 9, 8, 17, 0, tzinfo=UTC)) == "on_time"
     assert submission_state_for(item=item, submitted_at=datetime(2026, 9, 8, 17, 0, 1, tzinfo=UTC)) == "late"
     assert submission_state_for(item=item, submitted_at=None) == "missing"
@@ -152,7 +161,7 @@ def test_enrollment_rules(school: School) -> None:
 
 
 def test_teacher_enrollment_across_organisations_refused() -> None:
-    teacher = TeacherFactory()
-    course = CourseFactory(organization=OrganizationFactory())
+    teacher = TeacherFactory.create()
+    course = CourseFactory.create(organization=OrganizationFactory.create())
     with pytest.raises(ApplicationError):
         enrollment_create(user=teacher, course=course, role="teacher", enrolled_at=T0)

@@ -18,7 +18,7 @@ from classroom.selectors import (
 from tests.conftest import School
 
 
-def names(queryset) -> list[str]:  # type: ignore[no-untyped-def]
+def names(queryset) -> list[str]:
     return sorted(queryset.values_list("username", flat=True))
 
 
