@@ -24,10 +24,19 @@ class CheckResult:
 
 
 def check_postgres() -> CheckResult:
+    connection = connections[DEFAULT_DB_ALIAS]
     try:
-        with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
+        pool = getattr(connection, "pool", None)
+        if pool is not None:
+            # Borrow from Django's pool with our own short wait: through a cursor, a dead server would keep the probe
+            # waiting for the pool's timeout (10 s) before answering.
+            pool.open()
+            with pool.connection(timeout=CHECK_TIMEOUT_SECONDS) as pooled:
+                pooled.execute("SELECT 1").fetchone()
+        else:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+                cursor.fetchone()
     except Exception as exc:
         return CheckResult(False, f"unreachable: {exc.__class__.__name__}")
     return CheckResult(True, "reachable")
