@@ -88,3 +88,23 @@ class User(AbstractUser):
     @property
     def is_student_role(self) -> bool:
         return self.role == Role.STUDENT
+
+
+class ApiKey(TimeStampedModel):
+    """A credential for a server-side LMS integration: it may post learning events for people of its organisation
+    and nothing else. Only a SHA-256 of the secret is stored (the secret is 32 random bytes, so a slow hash adds
+    nothing); the full key is shown once, when created."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100, help_text="What uses this key, e.g. 'Moodle production'.")
+    prefix = models.CharField(max_length=12, unique=True, editable=False)
+    key_hash = models.CharField(max_length=64, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["organization", "name"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

@@ -22,4 +22,16 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "core.tasks.flush_expired_tokens",
         "schedule": crontab(hour=3, minute=25),
     },
+    # Rollups are kept current by ingestion; recomputing the last three days nightly from raw events repairs
+    # anything else (manual fixes, bugs). 02:40 UTC: after midnight in Europe, before the housekeeping jobs.
+    "analytics.rebuild_recent_rollups": {
+        "task": "analytics.tasks.rebuild_recent_rollups",
+        "schedule": crontab(hour=2, minute=40),
+    },
+    # Event partitions for this and the next two months, daily: creating one locks the parent briefly, so it is
+    # done here rather than on the ingestion path.
+    "analytics.create_upcoming_partitions": {
+        "task": "analytics.tasks.create_upcoming_partitions",
+        "schedule": crontab(hour=1, minute=5),
+    },
 }

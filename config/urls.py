@@ -9,6 +9,7 @@ handler404 = "core.views.not_found"
 api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("classroom.api.urls")),
+    path("", include("analytics.api.urls")),
 ]
 
 urlpatterns = [

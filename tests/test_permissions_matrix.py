@@ -7,10 +7,12 @@ not exist. test_every_url_is_in_the_matrix fails when a URL is added without a r
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import User
@@ -157,6 +159,23 @@ CASES = [
         {"anonymous": 401, "student": 400, "teacher": 400, "admin": 400},
         method="post",
         body=lambda s: {"refresh": "not-a-token"},
+    ),
+    # The tracking API: anyone signed in records their own events (tests/analytics covers the rest).
+    Case(
+        "events-ingest",
+        lambda s: "/api/v1/events/",
+        {"anonymous": 401, "student": 201, "teacher": 201, "admin": 201},
+        method="post",
+        body=lambda s: {"event_id": str(uuid4()), "action": "page_view", "timestamp": timezone.now().isoformat()},
+    ),
+    Case(
+        "events-ingest-batch",
+        lambda s: "/api/v1/events/batch/",
+        {"anonymous": 401, "student": 200, "teacher": 200, "admin": 200},
+        method="post",
+        body=lambda s: {
+            "events": [{"event_id": str(uuid4()), "action": "page_view", "timestamp": timezone.now().isoformat()}]
+        },
     ),
     Case("api-schema", lambda s: "/api/schema/", {"anonymous": 200, "student": 200, "teacher": 200, "admin": 200}),
     Case("api-docs", lambda s: "/api/docs/", {"anonymous": 200, "student": 200, "teacher": 200, "admin": 200}),

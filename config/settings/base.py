@@ -246,5 +246,7 @@ LOGGING = {
 
 # SECTION: edupath
 DEMO_PASSWORD = env("DEMO_PASSWORD", default="edupath-demo")
+# Learning events older than this are refused by the tracking API (imports are not limited).
+EVENT_MAX_AGE_DAYS = env.int("EVENT_MAX_AGE_DAYS", default=30)
 # Token requests per client address (brute-force brake on /api/v1/auth/token/ and refresh).
 AUTH_THROTTLE_RATE = env("AUTH_THROTTLE_RATE", default="20/min")

@@ -1,0 +1,111 @@
+"""The tracking API: POST one event or a batch. Lean on purpose (see analytics.validation): the body is parsed once
+with orjson and validated by plain Python; the answer comes after the transaction commits."""
+
+from datetime import timedelta
+from typing import Any
+
+import orjson
+from django.conf import settings
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework import status
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import APIException, ParseError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.authentication import JWTAuthentication
+
+from accounts.api_keys import ApiKeyAuthentication
+from analytics.services import events_ingest
+
+MAX_BODY_BYTES = 1024 * 1024
+MAX_BATCH = 500
+
+
+class PayloadTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "Request body too large."
+    default_code = "payload_too_large"
+
+
+def _read_json(request: Request) -> Any:
+    declared = request.META.get("CONTENT_LENGTH")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"At most {MAX_BODY_BYTES} bytes per request.")
+    body = request._request.body  # raw bytes; DRF's parsers are skipped on purpose
+    if len(body) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"At most {MAX_BODY_BYTES} bytes per request.")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise ParseError(f"JSON parse error - {error}") from None
+
+
+def _horizon() -> timedelta:
+    return timedelta(days=settings.EVENT_MAX_AGE_DAYS)
+
+
+EVENT_EXAMPLE = {
+    "event_id": "0b9f5b7e-8f0c-4a51-9d0e-5d7f0f3b2a11",
+    "action": "quiz_submit",
+    "resource_type": "quiz",
+    "resource_id": "algebra-quiz-1",
+    "timestamp": "2026-11-25T10:30:00Z",
+    "session_id": "s-42",
+    "course": 12,
+    "item": 345,
+    "metadata": {"duration": 300, "score": 8, "max_score": 10, "attempts": 1},
+}
+
+
+class IngestView(APIView):
+    authentication_classes = [ApiKeyAuthentication, JWTAuthentication, SessionAuthentication]
+
+
+@extend_schema(
+    tags=["events"],
+    request=OpenApiTypes.OBJECT,
+    responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
+    examples=[OpenApiExample("An event", value=EVENT_EXAMPLE, request_only=True)],
+    summary="Record one learning event",
+)
+class EventIngestView(IngestView):
+    """201 when stored, 200 when its event_id was seen before (nothing stored twice), 400 with field errors."""
+
+    def post(self, request: Request) -> Response:
+        outcome = events_ingest(
+            items=[_read_json(request)], principal=request.user, now=timezone.now(), horizon=_horizon()
+        )
+        if outcome.rejected:
+            return Response(outcome.rejected[0]["errors"], status=status.HTTP_400_BAD_REQUEST)
+        code = status.HTTP_201_CREATED if outcome.accepted else status.HTTP_200_OK
+        return Response(outcome.as_dict(), status=code)
+
+
+@extend_schema(
+    tags=["events"],
+    request=OpenApiTypes.OBJECT,
+    responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT, 413: OpenApiTypes.OBJECT},
+    examples=[OpenApiExample("A batch", value={"events": [EVENT_EXAMPLE]}, request_only=True)],
+    summary="Record up to 500 learning events",
+)
+class EventBatchIngestView(IngestView):
+    """`{"events": [...]}`. Valid events are stored even when others are rejected; the answer lists each rejected
+    index with its errors: `{accepted, duplicates, dead_lettered, rejected: [{index, errors}]}`."""
+
+    def post(self, request: Request) -> Response:
+        body = _read_json(request)
+        if not isinstance(body, dict) or not isinstance(body.get("events"), list):
+            return Response({"events": ["Required: a list of events."]}, status=status.HTTP_400_BAD_REQUEST)
+        unknown = sorted(set(body) - {"events"})
+        if unknown:
+            return Response({name: ["Unknown field."] for name in unknown}, status=status.HTTP_400_BAD_REQUEST)
+        events = body["events"]
+        if len(events) > MAX_BATCH:
+            raise PayloadTooLarge(f"At most {MAX_BATCH} events per batch; got {len(events)}.")
+        if not events:
+            return Response({"events": ["Empty batch."]}, status=status.HTTP_400_BAD_REQUEST)
+        outcome = events_ingest(items=events, principal=request.user, now=timezone.now(), horizon=_horizon())
+        return Response(outcome.as_dict(), status=status.HTTP_200_OK)

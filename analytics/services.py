@@ -1,0 +1,459 @@
+"""Writing learning events and keeping their rollups current.
+
+The write path is built for bulk: a batch is COPYed into a temporary staging table, then ONE statement claims the
+event ids (ON CONFLICT DO NOTHING on analytics_eventkey), inserts the new events, and upserts every rollup from
+exactly the rows it inserted. No row is read and written back by Python, duplicates are stopped by the database,
+and the caller answers only after the transaction commits.
+"""
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import orjson
+from django.db import connection, transaction
+from django.db.utils import IntegrityError, OperationalError
+
+from analytics.models import COMPLETE_ACTIONS, VIEW_ACTIONS, Source
+from analytics.partitions import forget_known_partitions, partitions_ensure
+from analytics.validation import EventIn
+
+logger = logging.getLogger(__name__)
+
+STAGING_COLUMNS = (
+    "event_id",
+    "organization_id",
+    "actor_id",
+    "course_id",
+    "item_id",
+    "action",
+    "resource_type",
+    "resource_id",
+    "occurred_at",
+    "duration_seconds",
+    "score_raw",
+    "score_max",
+    "score_scaled",
+    "attempts",
+    "session_id",
+    "source",
+    "metadata",
+)
+
+# A session-local table; ON COMMIT DELETE ROWS empties it at the end of every transaction, so a pooled connection
+# reuses it without cleanup.
+CREATE_STAGING = """
+CREATE TEMP TABLE IF NOT EXISTS analytics_staging (
+    event_id uuid NOT NULL,
+    organization_id bigint NOT NULL,
+    actor_id bigint NOT NULL,
+    course_id bigint,
+    item_id bigint,
+    action varchar(32) NOT NULL,
+    resource_type varchar(32) NOT NULL,
+    resource_id varchar(128) NOT NULL,
+    occurred_at timestamptz NOT NULL,
+    duration_seconds integer,
+    score_raw numeric(9, 2),
+    score_max numeric(9, 2),
+    score_scaled numeric(5, 4),
+    attempts integer,
+    session_id varchar(64) NOT NULL,
+    source varchar(8) NOT NULL,
+    metadata jsonb NOT NULL
+) ON COMMIT DELETE ROWS
+"""
+
+# The local day of an event: in its course's time zone, or its organisation's for events outside a course. The
+# rebuild computes days with the same expression.
+LOCAL_DAY = "(e.occurred_at AT TIME ZONE COALESCE(c.time_zone, o.time_zone))::date"
+# A score as a percentage: xAPI's scaled score when given, else raw / max.
+SCORE_PERCENT = (
+    "CASE WHEN e.score_scaled IS NOT NULL THEN e.score_scaled * 100 "
+    "WHEN e.score_raw IS NOT NULL AND e.score_max IS NOT NULL THEN e.score_raw * 100 / e.score_max END"
+)
+VIEW_LIST = "ARRAY[" + ",".join(f"'{action}'" for action in sorted(VIEW_ACTIONS)) + "]::varchar[]"
+COMPLETE_LIST = "ARRAY[" + ",".join(f"'{action}'" for action in sorted(COMPLETE_ACTIONS)) + "]::varchar[]"
+
+CLAIM_AND_INSERT = """
+keys AS (
+    INSERT INTO analytics_eventkey (event_id, occurred_at)
+    SELECT event_id, occurred_at FROM analytics_staging ORDER BY event_id
+    ON CONFLICT DO NOTHING
+    RETURNING event_id
+),
+ev AS (
+    INSERT INTO analytics_learningevent (
+        event_id, organization_id, actor_id, course_id, item_id, action, resource_type, resource_id, occurred_at,
+        received_at, duration_seconds, score_raw, score_max, score_scaled, attempts, session_id, source, metadata)
+    SELECT s.event_id, s.organization_id, s.actor_id, s.course_id, s.item_id, s.action, s.resource_type,
+           s.resource_id, s.occurred_at, %(received_at)s, s.duration_seconds, s.score_raw, s.score_max,
+           s.score_scaled, s.attempts, s.session_id, s.source, s.metadata
+    FROM analytics_staging s JOIN keys USING (event_id)
+    RETURNING organization_id, actor_id, course_id, item_id, action, occurred_at, duration_seconds, attempts,
+              score_raw, score_max, score_scaled
+)
+"""
+
+# The rollup part, shared by ingestion (over `ev`, the rows just inserted) and by the rebuild (over the stored
+# events of a day range). {source} names the relation of events; the counts of new distinct things (items per
+# day, students per day) come from what the unique indexes let through.
+# Built only from constants of this module: no input reaches the SQL text.
+ROLLUP_UPSERTS = f"""
+ev_day AS (
+    SELECT e.actor_id, e.course_id, e.item_id, e.action, e.duration_seconds, e.attempts,
+           {LOCAL_DAY} AS day, {SCORE_PERCENT} AS score_percent
+    FROM {{source}} e
+    LEFT JOIN classroom_course c ON c.id = e.course_id
+    JOIN accounts_organization o ON o.id = e.organization_id
+    {{day_filter}}
+),
+item_days AS (
+    INSERT INTO analytics_studentitemday (student_id, course_id, item_id, day, kind)
+    SELECT DISTINCT actor_id, course_id, item_id, day,
+           CASE WHEN action = ANY({COMPLETE_LIST}) THEN 'completed' ELSE 'viewed' END
+    FROM ev_day
+    WHERE item_id IS NOT NULL AND (action = ANY({VIEW_LIST}) OR action = ANY({COMPLETE_LIST}))
+    ORDER BY 1, 3, 4, 5
+    ON CONFLICT DO NOTHING
+    RETURNING student_id, course_id, day, kind
+),
+new_items AS (
+    SELECT student_id, course_id, day,
+           count(*) FILTER (WHERE kind = 'viewed') AS viewed,
+           count(*) FILTER (WHERE kind = 'completed') AS completed
+    FROM item_days GROUP BY 1, 2, 3
+),
+student_totals AS (
+    SELECT actor_id, course_id, day, count(*) AS events, COALESCE(sum(duration_seconds), 0) AS active_seconds,
+           COALESCE(sum(attempts), 0) AS attempts, COALESCE(sum(score_percent), 0) AS score_sum,
+           count(score_percent) AS score_count
+    FROM ev_day GROUP BY 1, 2, 3
+),
+student_days AS (
+    INSERT INTO analytics_studentdailyrollup AS t (
+        student_id, course_id, day, events, active_seconds, items_viewed, items_completed, attempts, score_sum,
+        score_count, xp)
+    SELECT s.actor_id, s.course_id, s.day, s.events, s.active_seconds, COALESCE(n.viewed, 0),
+           COALESCE(n.completed, 0), s.attempts, s.score_sum, s.score_count, 0
+    FROM student_totals s
+    LEFT JOIN new_items n
+      ON n.student_id = s.actor_id AND n.course_id IS NOT DISTINCT FROM s.course_id AND n.day = s.day
+    ORDER BY 1, 2, 3
+    ON CONFLICT ON CONSTRAINT analytics_student_day_unique DO UPDATE SET
+        events = t.events + EXCLUDED.events,
+        active_seconds = t.active_seconds + EXCLUDED.active_seconds,
+        items_viewed = t.items_viewed + EXCLUDED.items_viewed,
+        items_completed = t.items_completed + EXCLUDED.items_completed,
+        attempts = t.attempts + EXCLUDED.attempts,
+        score_sum = t.score_sum + EXCLUDED.score_sum,
+        score_count = t.score_count + EXCLUDED.score_count
+    RETURNING course_id, day, (xmax = 0) AS inserted
+),
+course_totals AS (
+    SELECT course_id, day, count(*) AS events,
+           count(*) FILTER (WHERE action = ANY({COMPLETE_LIST})) AS completions,
+           COALESCE(sum(score_percent), 0) AS score_sum, count(score_percent) AS score_count
+    FROM ev_day WHERE course_id IS NOT NULL GROUP BY 1, 2
+),
+new_students AS (
+    SELECT course_id, day, count(*) FILTER (WHERE inserted) AS students
+    FROM student_days WHERE course_id IS NOT NULL GROUP BY 1, 2
+),
+course_days AS (
+    INSERT INTO analytics_coursedailyrollup AS t (
+        course_id, day, active_students, events, completions, score_sum, score_count)
+    SELECT ct.course_id, ct.day, COALESCE(ns.students, 0), ct.events, ct.completions, ct.score_sum, ct.score_count
+    FROM course_totals ct LEFT JOIN new_students ns USING (course_id, day)
+    ORDER BY 1, 2
+    ON CONFLICT ON CONSTRAINT analytics_course_day_unique DO UPDATE SET
+        active_students = t.active_students + EXCLUDED.active_students,
+        events = t.events + EXCLUDED.events,
+        completions = t.completions + EXCLUDED.completions,
+        score_sum = t.score_sum + EXCLUDED.score_sum,
+        score_count = t.score_count + EXCLUDED.score_count
+    RETURNING 1
+)
+"""
+
+INGEST_WITH_ROLLUPS = (
+    "WITH "
+    + CLAIM_AND_INSERT
+    + ","
+    + ROLLUP_UPSERTS.format(source="ev", day_filter="")
+    + "SELECT (SELECT count(*) FROM keys), (SELECT count(*) FROM ev)"
+)
+INGEST_ONLY = "WITH " + CLAIM_AND_INSERT + "SELECT (SELECT count(*) FROM keys), (SELECT count(*) FROM ev)"
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedEvent:
+    """A valid event with its actor and organisation settled by the caller."""
+
+    event: EventIn
+    actor_id: int
+    organization_id: int
+
+
+@dataclass
+class DeadLetter:
+    event: EventIn
+    actor_id: int
+    organization_id: int
+    reason: str
+    payload: dict[str, Any]
+
+
+@dataclass
+class IngestResult:
+    accepted: int = 0
+    duplicates: int = 0
+    dead_lettered: int = 0
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+
+
+def _staging_row(resolved: ResolvedEvent, source: str) -> tuple[Any, ...]:
+    e = resolved.event
+    return (
+        e.event_id,
+        resolved.organization_id,
+        resolved.actor_id,
+        e.course_id,
+        e.item_id,
+        e.action,
+        e.resource_type,
+        e.resource_id,
+        e.occurred_at,
+        e.duration_seconds,
+        e.score_raw,
+        e.score_max,
+        e.score_scaled,
+        e.attempts,
+        e.session_id,
+        source,
+        orjson.dumps(e.metadata).decode(),
+    )
+
+
+def events_store(
+    *,
+    events: Sequence[ResolvedEvent],
+    received_at: datetime,
+    source: str = Source.API,
+    update_rollups: bool = True,
+) -> tuple[int, int]:
+    """Store events whose references are known good; return (accepted, duplicates).
+
+    Runs inside the caller's transaction if there is one (the API commits before answering). Rollups are updated in
+    the same statement unless `update_rollups` is False (bulk imports rebuild them afterwards, set-wise).
+    """
+    if not events:
+        return 0, 0
+    partitions_ensure({e.event.occurred_at.date().replace(day=1) for e in events})
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(CREATE_STAGING)
+        with cursor.copy(f"COPY analytics_staging ({', '.join(STAGING_COLUMNS)}) FROM STDIN") as copy:
+            for resolved in events:
+                copy.write_row(_staging_row(resolved, source))
+        cursor.execute(INGEST_WITH_ROLLUPS if update_rollups else INGEST_ONLY, {"received_at": received_at})
+        claimed, inserted = cursor.fetchone()
+    return inserted, len(events) - claimed
+
+
+def events_store_with_retry(**kwargs: Any) -> tuple[int, int]:
+    """events_store, retried when running it again is safe because nothing of the failed try was committed:
+    - a deadlock: two batches upserting the same rollup rows in another order; PostgreSQL aborts one;
+    - a missing partition: this process believed a month's partition existed, but retention (in another process)
+      dropped it; the partition cache is refreshed and the partition created again."""
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                return events_store(**kwargs)
+        except OperationalError as error:
+            if "deadlock detected" not in str(error) or attempt == 2:
+                raise
+            logger.warning("deadlock while storing events; retrying (attempt %s)", attempt + 2)
+        except IntegrityError as error:
+            if "no partition of relation" not in str(error) or attempt == 2:
+                raise
+            forget_known_partitions()
+            partitions_ensure({e.event.occurred_at.date().replace(day=1) for e in kwargs["events"]})
+    raise AssertionError("unreachable")
+
+
+def dead_letters_store(*, letters: Sequence[DeadLetter], received_at: datetime) -> int:
+    """Keep accepted events that cannot be stored as learning events; a repeated event id is a duplicate.
+    Returns how many were new."""
+    if not letters:
+        return 0
+    created = 0
+    with connection.cursor() as cursor:
+        for letter in letters:  # rare: one statement each keeps this simple
+            cursor.execute(
+                "INSERT INTO analytics_deadletterevent "
+                "(event_id, organization_id, actor_id, reason, payload, received_at, attempts) "
+                "VALUES (%s, %s, %s, %s, %s, %s, 0) ON CONFLICT (event_id) DO NOTHING RETURNING id",
+                [
+                    letter.event.event_id,
+                    letter.organization_id,
+                    letter.actor_id,
+                    letter.reason,
+                    orjson.dumps(letter.payload).decode(),
+                    received_at,
+                ],
+            )
+            created += len(cursor.fetchall())
+    return created
+
+
+def rollup_day_range_recompute(*, first: date, last: date) -> None:
+    """Replace every rollup row for local days first..last (inclusive) with values computed from stored events.
+
+    Idempotent: running it twice gives the same rows. Concurrent ingestion is safe: rows deleted here are
+    re-inserted from a snapshot that includes every event committed before this statement; an ingestion that
+    commits later adds its own counts on top (its upserts wait for this transaction).
+    """
+    # Events of a local day can lie up to 14 hours either side of its UTC day.
+    window_start = datetime.combine(first - timedelta(days=1), datetime.min.time())
+    window_end = datetime.combine(last + timedelta(days=2), datetime.min.time())
+    with transaction.atomic(), connection.cursor() as cursor:
+        params = {"first": first, "last": last}
+        for table in ("analytics_studentitemday", "analytics_studentdailyrollup", "analytics_coursedailyrollup"):
+            cursor.execute(f"DELETE FROM {table} WHERE day BETWEEN %(first)s AND %(last)s", params)
+        recompute = (
+            "WITH "
+            + ROLLUP_UPSERTS.format(
+                source="(SELECT * FROM analytics_learningevent WHERE occurred_at >= %(start)s "
+                "AND occurred_at < %(end)s)",
+                day_filter=f"WHERE {LOCAL_DAY} BETWEEN %(first)s AND %(last)s",
+            )
+            + "SELECT 1"
+        )
+        cursor.execute(
+            recompute,
+            {
+                **params,
+                "start": window_start.replace(tzinfo=UTC),
+                "end": window_end.replace(tzinfo=UTC),
+            },
+        )
+
+
+@dataclass
+class BatchOutcome:
+    """What the ingestion API reports: counts, and per rejected item its index and field errors."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    dead_lettered: int = 0
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "dead_lettered": self.dead_lettered,
+            "rejected": self.rejected,
+        }
+
+
+def events_ingest(
+    *,
+    items: Sequence[Any],
+    principal: Any,
+    now: datetime,
+    horizon: timedelta | None,
+) -> BatchOutcome:
+    """Validate, resolve and store a batch posted by `principal` (a User, or an accounts.api_keys.Integration).
+
+    Valid items are stored even when others are rejected; nothing is written for a rejected item. References to
+    rows this organisation does not have are dead-lettered (accepted, kept with the reason, replayable) when they
+    may appear later (an item not synced yet), and rejected when they can never be right (a course the actor may
+    not post to, an actor of another organisation).
+    """
+    from analytics.validation import validate_event
+    from classroom.references import ReferenceResolver
+
+    outcome = BatchOutcome()
+    integration = getattr(principal, "role", None) == "integration"
+    valid: list[tuple[int, EventIn, Any]] = []
+    first_index: dict[Any, int] = {}
+    for index, raw in enumerate(items):
+        event, errors = validate_event(raw, now=now, horizon=horizon, may_name_actor=integration)
+        if event is None:
+            outcome.rejected.append({"index": index, "errors": errors})
+            continue
+        if event.event_id in first_index:
+            outcome.rejected.append(
+                {
+                    "index": index,
+                    "errors": {
+                        "event_id": [f"Repeated within this batch (first at index {first_index[event.event_id]})."]
+                    },
+                }
+            )
+            continue
+        first_index[event.event_id] = index
+        valid.append((index, event, raw))
+
+    resolver = ReferenceResolver.for_batch(principal=principal, events=[event for _, event, _ in valid])
+    to_store: list[ResolvedEvent] = []
+    letters: list[DeadLetter] = []
+    for index, event, raw in valid:
+        resolution = resolver.resolve(event)
+        if resolution.errors:
+            outcome.rejected.append({"index": index, "errors": resolution.errors})
+        elif resolution.dead_letter_reason:
+            letters.append(
+                DeadLetter(event, resolution.actor_id, resolution.organization_id, resolution.dead_letter_reason, raw)
+            )
+        else:
+            to_store.append(ResolvedEvent(event, resolution.actor_id, resolution.organization_id))
+
+    # New months' partitions are created before, not inside, the write transaction (see analytics.partitions).
+    partitions_ensure({resolved.event.occurred_at.date().replace(day=1) for resolved in to_store})
+    with transaction.atomic():
+        inserted, duplicates = events_store_with_retry(events=to_store, received_at=now)
+        new_letters = dead_letters_store(letters=letters, received_at=now)
+    outcome.accepted = inserted + new_letters
+    outcome.dead_lettered = new_letters
+    outcome.duplicates = duplicates + (len(letters) - new_letters)
+    outcome.rejected.sort(key=lambda row: row["index"])
+    return outcome
+
+
+DAILY_ROLLUPS = "daily"  # one checkpoint covers the three daily tables: they are recomputed together
+
+
+def rollups_rebuild(*, since: date | None, until: date, chunk_days: int = 7, resume: bool = True) -> int:
+    """Recompute the daily rollups from raw events, `chunk_days` local days per transaction, recording progress in
+    a RollupCheckpoint so an interrupted run continues where it stopped. Returns the number of chunks done.
+
+    `since` None means from the first stored event. Each chunk is idempotent, so re-running is always safe.
+    """
+    from analytics.models import LearningEvent, RollupCheckpoint
+
+    if since is None:
+        first_event = LearningEvent.objects.order_by("occurred_at").values_list("occurred_at", flat=True).first()
+        if first_event is None:
+            return 0
+        since = first_event.date() - timedelta(days=1)
+    checkpoint, _ = RollupCheckpoint.objects.get_or_create(name=DAILY_ROLLUPS)
+    start = since
+    if resume and not checkpoint.finished and checkpoint.started_from == since and checkpoint.done_through:
+        start = checkpoint.done_through + timedelta(days=1)
+    else:
+        checkpoint.started_from, checkpoint.done_through, checkpoint.finished = since, None, False
+        checkpoint.save()
+    chunks = 0
+    while start <= until:
+        last = min(start + timedelta(days=chunk_days - 1), until)
+        with transaction.atomic():
+            rollup_day_range_recompute(first=start, last=last)
+            RollupCheckpoint.objects.filter(pk=checkpoint.pk).update(done_through=last)
+        chunks += 1
+        start = last + timedelta(days=1)
+    RollupCheckpoint.objects.filter(pk=checkpoint.pk).update(finished=True)
+    return chunks

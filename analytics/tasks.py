@@ -1,0 +1,22 @@
+from datetime import timedelta
+
+from celery import shared_task
+from django.utils import timezone
+
+from analytics.partitions import month_start, next_month, partitions_ensure
+from analytics.services import rollups_rebuild
+
+
+@shared_task(name="analytics.tasks.rebuild_recent_rollups")
+def rebuild_recent_rollups(days: int = 3) -> int:
+    """Nightly safety net: recompute the last few days from raw events (incremental upserts keep them current;
+    this repairs anything a bug or a manual fix left behind)."""
+    today = timezone.now().date()
+    return rollups_rebuild(since=today - timedelta(days=days), until=today + timedelta(days=1), resume=False)
+
+
+@shared_task(name="analytics.tasks.create_upcoming_partitions")
+def create_upcoming_partitions() -> None:
+    """Create this month's and the next two months' event partitions ahead of the first event that needs them."""
+    month = month_start(timezone.now().date())
+    partitions_ensure([month, next_month(month), next_month(next_month(month))])
