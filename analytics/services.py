@@ -457,3 +457,35 @@ def rollups_rebuild(*, since: date | None, until: date, chunk_days: int = 7, res
         start = last + timedelta(days=1)
     RollupCheckpoint.objects.filter(pk=checkpoint.pk).update(finished=True)
     return chunks
+
+
+def dead_letters_replay(*, now: datetime, limit: int = 10_000) -> tuple[int, int]:
+    """Try pending dead letters again (e.g. after the missing items were synced). Returns (stored, still pending).
+
+    Each letter is re-checked exactly as at ingestion, as its original actor, without the age horizon: it was
+    accepted when it arrived.
+    """
+    from accounts.models import User
+    from analytics.models import DeadLetterEvent
+
+    stored = pending = 0
+    letters = DeadLetterEvent.objects.filter(replayed_at__isnull=True).order_by("received_at")[:limit]
+    for letter in letters:
+        actor = User.objects.filter(pk=letter.actor_id).first()
+        payload = {key: value for key, value in letter.payload.items() if key != "actor"}
+        if actor is None:
+            outcome = BatchOutcome(rejected=[{"index": 0, "errors": {"actor": ["The learner no longer exists."]}}])
+        else:
+            with transaction.atomic():
+                # The letter is removed in the same transaction that stores the event, so a replay that fails
+                # half-way leaves it pending, and a stored event never stays a letter too.
+                DeadLetterEvent.objects.filter(pk=letter.pk).delete()
+                outcome = events_ingest(items=[payload], principal=actor, now=now, horizon=None)
+                if outcome.dead_lettered or outcome.rejected:
+                    transaction.set_rollback(True)
+        if outcome.accepted and not outcome.dead_lettered:
+            stored += 1
+        else:
+            pending += 1
+            DeadLetterEvent.objects.filter(pk=letter.pk).update(attempts=letter.attempts + 1)
+    return stored, pending
