@@ -16,9 +16,18 @@ import orjson
 from django.db import connection, transaction
 from django.db.utils import IntegrityError, OperationalError
 
-from analytics.models import COMPLETE_ACTIONS, VIEW_ACTIONS, Source
+from accounts.models import User
+from analytics.models import (
+    COMPLETE_ACTIONS,
+    VIEW_ACTIONS,
+    DeadLetterEvent,
+    LearningEvent,
+    RollupCheckpoint,
+    Source,
+)
 from analytics.partitions import forget_known_partitions, partitions_ensure
-from analytics.validation import EventIn
+from analytics.validation import EventIn, validate_event
+from classroom.references import ReferenceResolver
 
 logger = logging.getLogger(__name__)
 
@@ -373,9 +382,6 @@ def events_ingest(
     may appear later (an item not synced yet), and rejected when they can never be right (a course the actor may
     not post to, an actor of another organisation).
     """
-    from analytics.validation import validate_event
-    from classroom.references import ReferenceResolver
-
     outcome = BatchOutcome()
     integration = getattr(principal, "role", None) == "integration"
     valid: list[tuple[int, EventIn, Any]] = []
@@ -433,8 +439,6 @@ def rollups_rebuild(*, since: date | None, until: date, chunk_days: int = 7, res
 
     `since` None means from the first stored event. Each chunk is idempotent, so re-running is always safe.
     """
-    from analytics.models import LearningEvent, RollupCheckpoint
-
     if since is None:
         first_event = LearningEvent.objects.order_by("occurred_at").values_list("occurred_at", flat=True).first()
         if first_event is None:
@@ -465,9 +469,6 @@ def dead_letters_replay(*, now: datetime, limit: int = 10_000) -> tuple[int, int
     Each letter is re-checked exactly as at ingestion, as its original actor, without the age horizon: it was
     accepted when it arrived.
     """
-    from accounts.models import User
-    from analytics.models import DeadLetterEvent
-
     stored = pending = 0
     letters = DeadLetterEvent.objects.filter(replayed_at__isnull=True).order_by("received_at")[:limit]
     for letter in letters:
