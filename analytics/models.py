@@ -160,6 +160,8 @@ class StudentDailyRollup(models.Model):
         indexes = [
             # course dashboards: one course over a date range
             models.Index(fields=["course", "day"], name="analytics_sday_course_day_idx"),
+            # rebuilds and retention: every row of a range of days
+            models.Index(fields=["day"], name="analytics_sday_day_idx"),
         ]
 
     def __str__(self) -> str:
@@ -183,6 +185,8 @@ class StudentItemDay(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["student", "item", "day", "kind"], name="analytics_student_item_day_unique")
         ]
+        # rebuilds and retention: every row of a range of days
+        indexes = [models.Index(fields=["day"], name="analytics_itemday_day_idx")]
 
     def __str__(self) -> str:
         return f"{self.student_id}/{self.item_id}/{self.day}/{self.kind}"
@@ -201,6 +205,8 @@ class CourseDailyRollup(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["course", "day"], name="analytics_course_day_unique")]
+        # rebuilds and retention: every row of a range of days
+        indexes = [models.Index(fields=["day"], name="analytics_cday_day_idx")]
 
     def __str__(self) -> str:
         return f"{self.course_id}/{self.day}"

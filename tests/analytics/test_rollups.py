@@ -155,7 +155,8 @@ def test_dead_letters_replay_once_their_item_exists(school: School) -> None:
     from analytics.models import DeadLetterEvent, LearningEvent
 
     # given an event about an item that does not exist yet
-    body = {"event_id": str(UUID(int=7)), "action": "material_view", "timestamp": NOW.isoformat(), "item": 10_000_001}
+    event_id = str(UUID(int=7))
+    body = {"event_id": event_id, "action": "material_view", "timestamp": NOW.isoformat(), "item": 10_000_001}
     assert events_ingest(items=[body], principal=school.student, now=NOW, horizon=None).dead_lettered == 1
     call_command("replay_dead_letters")
     assert DeadLetterEvent.objects.get().attempts == 1  # still unknown: stays pending
@@ -164,6 +165,6 @@ def test_dead_letters_replay_once_their_item_exists(school: School) -> None:
     call_command("replay_dead_letters")
     # then the event is stored, counted, and no longer a letter
     assert not DeadLetterEvent.objects.exists()
-    stored = LearningEvent.objects.get(event_id=body["event_id"])
+    stored = LearningEvent.objects.get(event_id=event_id)
     assert stored.course_id == school.course.pk
     assert StudentDailyRollup.objects.get(student=school.student, course=school.course).events == 1

@@ -1,0 +1,1 @@
+"""Importers of public learning-analytics datasets into the teaching model and the event store."""
