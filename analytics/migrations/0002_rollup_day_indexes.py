@@ -5,24 +5,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('analytics', '0001_initial'),
-        ('classroom', '0001_initial'),
+        ("analytics", "0001_initial"),
+        ("classroom", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='coursedailyrollup',
-            index=models.Index(fields=['day'], name='analytics_cday_day_idx'),
+            model_name="coursedailyrollup",
+            index=models.Index(fields=["day"], name="analytics_cday_day_idx"),
         ),
         migrations.AddIndex(
-            model_name='studentdailyrollup',
-            index=models.Index(fields=['day'], name='analytics_sday_day_idx'),
+            model_name="studentdailyrollup",
+            index=models.Index(fields=["day"], name="analytics_sday_day_idx"),
         ),
         migrations.AddIndex(
-            model_name='studentitemday',
-            index=models.Index(fields=['day'], name='analytics_itemday_day_idx'),
+            model_name="studentitemday",
+            index=models.Index(fields=["day"], name="analytics_itemday_day_idx"),
         ),
     ]
