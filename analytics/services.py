@@ -261,7 +261,8 @@ def events_store(
     if not events:
         return 0, 0
     partitions_ensure({e.event.occurred_at.date().replace(day=1) for e in events})
-    with transaction.atomic(), connection.cursor() as cursor:
+    # No savepoint of its own: callers that need to recover from a failure (events_store_with_retry) make one.
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         cursor.execute(CREATE_STAGING)
         with cursor.copy(f"COPY analytics_staging ({', '.join(STAGING_COLUMNS)}) FROM STDIN") as copy:
             for resolved in events:
