@@ -117,3 +117,12 @@ def test_home_lists_visible_classes_with_real_counts(school: School) -> None:
     page = client.get("/").content.decode()
     assert "MATH-1" in page
     assert "HIST-1" not in page
+
+
+def test_home_credits_oulad_when_showing_its_courses(school: School) -> None:
+    client = Client()
+    client.force_login(school.teacher)
+    assert b"Open University Learning Analytics Dataset" not in client.get("/").content
+    school.course.external_source = "oulad"
+    school.course.save()
+    assert b"Open University Learning Analytics Dataset" in client.get("/").content
