@@ -31,6 +31,7 @@ from process_model import (
     running_server,
     server_command,
     server_environment,
+    stop_on_signal,
     stop_process_group,
     wait_until_serving,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "running_server",
     "server_command",
     "server_environment",
+    "stop_on_signal",
     "stop_process_group",
     "wait_until_serving",
 ]

@@ -41,7 +41,6 @@ import threading
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
-from types import FrameType
 
 import orjson
 import psycopg
@@ -62,6 +61,7 @@ from _support import (
     running_server,
     server_command,
     server_environment,
+    stop_on_signal,
     wait_until_serving,
 )
 from psycopg import sql
@@ -326,10 +326,6 @@ def oulad_import(path: str, database_url: str) -> float | None:
     finally:
         with psycopg.connect(admin, autocommit=True) as connection:
             connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-
-
-def stop_on_signal(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def main() -> None:

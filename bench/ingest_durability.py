@@ -37,7 +37,6 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 
 import orjson
 import psycopg
@@ -53,6 +52,7 @@ from _support import (
     post,
     running_server,
     server_command,
+    stop_on_signal,
     wait_until_serving,
 )
 
@@ -163,10 +163,6 @@ def stored_counts(database_url: str, event_ids: list[str]) -> dict[str, int]:
             [event_ids],
         ).fetchall()
     return dict(rows)
-
-
-def stop_on_signal(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def main() -> None:
