@@ -28,52 +28,49 @@ from analytics.models import (
 from analytics.partitions import forget_known_partitions, partitions_ensure
 from analytics.validation import EventIn, validate_event
 from classroom.references import ReferenceResolver
+from core.db import prepared_cursor
 
 logger = logging.getLogger(__name__)
 
-STAGING_COLUMNS = (
-    "event_id",
-    "organization_id",
-    "actor_id",
-    "course_id",
-    "item_id",
-    "action",
-    "resource_type",
-    "resource_id",
-    "occurred_at",
-    "duration_seconds",
-    "score_raw",
-    "score_max",
-    "score_scaled",
-    "attempts",
-    "session_id",
-    "source",
-    "metadata",
+# The staged form of an event: these columns, in this order, with these types.
+STAGING = (
+    ("event_id", "uuid"),
+    ("organization_id", "bigint"),
+    ("actor_id", "bigint"),
+    ("course_id", "bigint"),
+    ("item_id", "bigint"),
+    ("action", "varchar(32)"),
+    ("resource_type", "varchar(32)"),
+    ("resource_id", "varchar(128)"),
+    ("occurred_at", "timestamptz"),
+    ("duration_seconds", "integer"),
+    ("score_raw", "numeric(9, 2)"),
+    ("score_max", "numeric(9, 2)"),
+    ("score_scaled", "numeric(5, 4)"),
+    ("attempts", "integer"),
+    ("session_id", "varchar(64)"),
+    ("source", "varchar(8)"),
+    ("metadata", "jsonb"),
 )
+STAGING_COLUMNS = tuple(name for name, _ in STAGING)
 
-# A session-local table; ON COMMIT DELETE ROWS empties it at the end of every transaction, so a pooled connection
-# reuses it without cleanup.
-CREATE_STAGING = """
-CREATE TEMP TABLE IF NOT EXISTS analytics_staging (
-    event_id uuid NOT NULL,
-    organization_id bigint NOT NULL,
-    actor_id bigint NOT NULL,
-    course_id bigint,
-    item_id bigint,
-    action varchar(32) NOT NULL,
-    resource_type varchar(32) NOT NULL,
-    resource_id varchar(128) NOT NULL,
-    occurred_at timestamptz NOT NULL,
-    duration_seconds integer,
-    score_raw numeric(9, 2),
-    score_max numeric(9, 2),
-    score_scaled numeric(5, 4),
-    attempts integer,
-    session_id varchar(64) NOT NULL,
-    source varchar(8) NOT NULL,
-    metadata jsonb NOT NULL
-) ON COMMIT DELETE ROWS
-"""
+# More than SMALL_BATCH events are COPYed into this session-local table; ON COMMIT DELETE ROWS empties it at the end
+# of every transaction, so a pooled connection reuses it without cleanup.
+CREATE_STAGING = (
+    "CREATE TEMP TABLE IF NOT EXISTS analytics_staging ("
+    + ", ".join(f"{name} {kind}" for name, kind in STAGING)
+    + ") ON COMMIT DELETE ROWS"
+)
+STAGED_FROM_TABLE = "staging AS (TABLE analytics_staging)"
+# Up to SMALL_BATCH events (typically one tracked event) travel as parameters of the statement itself: no temporary
+# table, no COPY, one round trip, and a statement text that psycopg prepares (core.db.prepared_cursor).
+SMALL_BATCH = 10
+_STAGED_ROW = "(" + ", ".join(f"%s::{kind}" for _, kind in STAGING) + ")"
+
+
+def staged_from_values(count: int) -> str:
+    return f"staging ({', '.join(STAGING_COLUMNS)}) AS (VALUES {', '.join([_STAGED_ROW] * count)})"
+
 
 # The local day of an event: in its course's time zone, or its organisation's for events outside a course. The
 # rebuild computes days with the same expression.
@@ -89,7 +86,7 @@ COMPLETE_LIST = "ARRAY[" + ",".join(f"'{action}'" for action in sorted(COMPLETE_
 CLAIM_AND_INSERT = """
 keys AS (
     INSERT INTO analytics_eventkey (event_id, occurred_at)
-    SELECT event_id, occurred_at FROM analytics_staging ORDER BY event_id
+    SELECT event_id, occurred_at FROM staging ORDER BY event_id
     ON CONFLICT DO NOTHING
     RETURNING event_id
 ),
@@ -98,9 +95,9 @@ ev AS (
         event_id, organization_id, actor_id, course_id, item_id, action, resource_type, resource_id, occurred_at,
         received_at, duration_seconds, score_raw, score_max, score_scaled, attempts, session_id, source, metadata)
     SELECT s.event_id, s.organization_id, s.actor_id, s.course_id, s.item_id, s.action, s.resource_type,
-           s.resource_id, s.occurred_at, %(received_at)s, s.duration_seconds, s.score_raw, s.score_max,
+           s.resource_id, s.occurred_at, %s::timestamptz, s.duration_seconds, s.score_raw, s.score_max,
            s.score_scaled, s.attempts, s.session_id, s.source, s.metadata
-    FROM analytics_staging s JOIN keys USING (event_id)
+    FROM staging s JOIN keys USING (event_id)
     RETURNING organization_id, actor_id, course_id, item_id, action, occurred_at, duration_seconds, attempts,
               score_raw, score_max, score_scaled
 )
@@ -187,14 +184,14 @@ course_days AS (
 )
 """
 
-INGEST_WITH_ROLLUPS = (
-    "WITH "
-    + CLAIM_AND_INSERT
-    + ","
-    + ROLLUP_UPSERTS.format(source="ev", day_filter="")
-    + "SELECT (SELECT count(*) FROM keys), (SELECT count(*) FROM ev)"
-)
-INGEST_ONLY = "WITH " + CLAIM_AND_INSERT + "SELECT (SELECT count(*) FROM keys), (SELECT count(*) FROM ev)"
+COUNTS = "SELECT (SELECT count(*) FROM keys), (SELECT count(*) FROM ev)"
+
+
+def ingest_statement(staged: str, *, update_rollups: bool) -> str:
+    """The statement that stores the events of the `staging` CTE (`staged`) and, unless told not to, their rollups.
+    Its one parameter after the staged values is received_at."""
+    rollups = ROLLUP_UPSERTS.format(source="ev", day_filter="") if update_rollups else ""
+    return f"WITH {staged}, {CLAIM_AND_INSERT}{', ' + rollups if rollups else ''} {COUNTS}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,26 +258,44 @@ def events_store(
     if not events:
         return 0, 0
     partitions_ensure({e.event.occurred_at.date().replace(day=1) for e in events})
-    # No savepoint of its own: callers that need to recover from a failure (events_store_with_retry) make one.
-    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+    if len(events) <= SMALL_BATCH:
+        params: list[Any] = [value for resolved in events for value in _staging_row(resolved, source)]
+        with prepared_cursor() as cursor:
+            statement = ingest_statement(staged_from_values(len(events)), update_rollups=update_rollups)
+            cursor.execute(statement, [*params, received_at])
+            claimed, inserted = cursor.fetchone() or (0, 0)
+        return inserted, len(events) - claimed
+    with transaction.atomic(savepoint=False), prepared_cursor() as cursor:
         cursor.execute(CREATE_STAGING)
         with cursor.copy(f"COPY analytics_staging ({', '.join(STAGING_COLUMNS)}) FROM STDIN") as copy:
             for resolved in events:
                 copy.write_row(_staging_row(resolved, source))
-        cursor.execute(INGEST_WITH_ROLLUPS if update_rollups else INGEST_ONLY, {"received_at": received_at})
-        claimed, inserted = cursor.fetchone()
+        cursor.execute(ingest_statement(STAGED_FROM_TABLE, update_rollups=update_rollups), [received_at])
+        claimed, inserted = cursor.fetchone() or (0, 0)
     return inserted, len(events) - claimed
 
 
-def events_store_with_retry(**kwargs: Any) -> tuple[int, int]:
-    """events_store, retried when running it again is safe because nothing of the failed try was committed:
+def _store_with_retry(
+    *, events: Sequence[ResolvedEvent], letters: Sequence[DeadLetter], received_at: datetime
+) -> tuple[int, int, int]:
+    """Store a checked batch and its dead letters in one transaction; return (inserted, duplicates, new letters).
+
+    Retried when running it again is safe because nothing of the failed try was committed:
     - a deadlock: two batches upserting the same rollup rows in another order; PostgreSQL aborts one;
     - a missing partition: this process believed a month's partition existed, but retention (in another process)
-      dropped it; the partition cache is refreshed and the partition created again."""
+      dropped it; the partition cache is refreshed and the partition created again.
+    Events alone, outside any transaction, are one statement (or COPY and a statement in events_store's own
+    transaction), so no BEGIN/COMMIT round trips are spent on them; inside a caller's transaction a savepoint makes
+    the retry possible.
+    """
     for attempt in range(3):
         try:
-            with transaction.atomic():
-                return events_store(**kwargs)
+            if letters or connection.in_atomic_block:
+                with transaction.atomic():
+                    inserted, duplicates = events_store(events=events, received_at=received_at)
+                    return inserted, duplicates, dead_letters_store(letters=letters, received_at=received_at)
+            inserted, duplicates = events_store(events=events, received_at=received_at)
+            return inserted, duplicates, 0
         except OperationalError as error:
             if "deadlock detected" not in str(error) or attempt == 2:
                 raise
@@ -289,7 +304,7 @@ def events_store_with_retry(**kwargs: Any) -> tuple[int, int]:
             if "no partition of relation" not in str(error) or attempt == 2:
                 raise
             forget_known_partitions()
-            partitions_ensure({e.event.occurred_at.date().replace(day=1) for e in kwargs["events"]})
+            partitions_ensure({e.event.occurred_at.date().replace(day=1) for e in events})
     raise AssertionError("unreachable")
 
 
@@ -421,9 +436,7 @@ def events_ingest(
 
     # New months' partitions are created before, not inside, the write transaction (see analytics.partitions).
     partitions_ensure({resolved.event.occurred_at.date().replace(day=1) for resolved in to_store})
-    with transaction.atomic():
-        inserted, duplicates = events_store_with_retry(events=to_store, received_at=now)
-        new_letters = dead_letters_store(letters=letters, received_at=now)
+    inserted, duplicates, new_letters = _store_with_retry(events=to_store, letters=letters, received_at=now)
     outcome.accepted = inserted + new_letters
     outcome.dead_lettered = new_letters
     outcome.duplicates = duplicates + (len(letters) - new_letters)

@@ -1,4 +1,4 @@
-"""Checking the people, courses and items a batch of learning events names, in a few queries per batch.
+"""Checking the people, courses and items a batch of learning events names, in one query per batch.
 
 Lives in classroom because it applies classroom's rules of who may see what (classroom.selectors); the analytics
 ingestion calls it and never decides access itself.
@@ -8,9 +8,27 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from django.core.exceptions import EmptyResultSet
+
 from accounts.models import User
-from classroom.models import Course, LearningItem
 from classroom.selectors import visible_courses
+from core.db import prepared_cursor
+
+ACTOR, COURSE, ITEM = 1, 2, 3
+# The courses an integration (an organisation's API key) may post about: all of its organisation's.
+SCOPE_ORGANIZATION = "SELECT id FROM classroom_course WHERE organization_id = %s"
+# Which of the named actors (1), courses (2) and items (3) exist within the principal's scope; {scope} selects the
+# ids of the courses in scope (built from classroom.selectors, never from input).
+REFERENCES = """
+WITH scope AS ({scope})
+SELECT 1, u.id, NULL::bigint FROM accounts_user u
+ WHERE u.id = ANY(%s::bigint[]) AND u.organization_id = %s AND u.is_active
+UNION ALL
+SELECT 2, c.id, NULL FROM classroom_course c WHERE c.id = ANY(%s::bigint[]) AND c.id IN (SELECT id FROM scope)
+UNION ALL
+SELECT 3, i.id, m.course_id FROM classroom_learningitem i JOIN classroom_module m ON m.id = i.module_id
+ WHERE i.id = ANY(%s::bigint[]) AND m.course_id IN (SELECT id FROM scope)
+"""
 
 
 class NamesReferences(Protocol):
@@ -37,35 +55,37 @@ class ReferenceResolver:
 
     @classmethod
     def for_batch(cls, *, principal: Any, events: Sequence[NamesReferences]) -> "ReferenceResolver":
-        course_ids = {e.course_id for e in events if e.course_id is not None}
-        item_ids = {e.item_id for e in events if e.item_id is not None}
+        course_ids = sorted({e.course_id for e in events if e.course_id is not None})
+        item_ids = sorted({e.item_id for e in events if e.item_id is not None})
+        organization_id = principal.organization_id
         if isinstance(principal, User):
-            organization_id = principal.organization_id
             default_actor = principal.pk
-            # A person posts only about courses they may see (a student: their own classes).
-            scope = visible_courses(principal)
-            actors = {principal.pk}
+            # A person posts only about courses they may see (a student: their own classes); no one else.
+            try:
+                scope_sql, scope_params = visible_courses(principal).values("id").query.sql_with_params()
+            except EmptyResultSet:  # the selector's .none(): no course at all
+                scope_sql, scope_params = "SELECT NULL::bigint AS id WHERE false", ()
+            actor_ids: list[int] = []
         else:
-            organization_id = principal.organization_id
             default_actor = None
-            scope = Course.objects.filter(organization_id=organization_id)
-            actor_ids = {e.actor_id for e in events if e.actor_id is not None}
-            actors = set(
-                User.objects.filter(id__in=actor_ids, organization_id=organization_id, is_active=True).values_list(
-                    "id", flat=True
-                )
+            scope_sql, scope_params = SCOPE_ORGANIZATION, (organization_id,)
+            actor_ids = sorted({e.actor_id for e in events if e.actor_id is not None})
+        if not (course_ids or item_ids or actor_ids):
+            actors = {default_actor} if default_actor is not None else set()
+            return cls(organization_id, default_actor, set(), actors, {})
+        # One round trip for the whole batch, on a prepared statement (its text is fixed per kind of principal).
+        with prepared_cursor() as cursor:
+            cursor.execute(
+                REFERENCES.format(scope=scope_sql),
+                (*scope_params, actor_ids, organization_id, course_ids, item_ids),
             )
-        courses = set(scope.filter(id__in=course_ids).values_list("id", flat=True)) if course_ids else set()
+            rows = cursor.fetchall()
+        actors = {row[1] for row in rows if row[0] == ACTOR}
+        if default_actor is not None:
+            actors.add(default_actor)
+        courses = {row[1] for row in rows if row[0] == COURSE}
         # An item outside the scope is treated exactly like one that does not exist.
-        items = (
-            dict(
-                LearningItem.objects.filter(id__in=item_ids, module__course__in=scope).values_list(
-                    "id", "module__course_id"
-                )
-            )
-            if item_ids
-            else {}
-        )
+        items = {row[1]: row[2] for row in rows if row[0] == ITEM}
         return cls(organization_id, default_actor, courses, actors, items)
 
     def resolve(self, event: NamesReferences) -> Resolution:

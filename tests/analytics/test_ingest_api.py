@@ -239,3 +239,33 @@ def test_batch_limits(school: School) -> None:
 def test_event_in_an_old_month_gets_its_partition(school: School) -> None:
     body = event(timestamp=(timezone.now() - timedelta(days=29)).isoformat())
     assert client_for(school.student).post("/api/v1/events/", body, format="json").status_code == 201
+
+
+@pytest.mark.parametrize("size", [1, 11], ids=["parameters (small batch)", "COPY (larger batch)"])
+def test_both_write_paths_store_every_column_alike(school: School, size: int) -> None:
+    # Up to SMALL_BATCH events travel as statement parameters, more through COPY: the stored rows must not differ.
+    full = event(
+        course=school.course.pk,
+        item=school.item.pk,
+        action="quiz_submit",
+        resource_type="quiz",
+        resource_id=42,
+        session_id="s-1",
+        metadata={"duration": 30, "score": 7.5, "max_score": 10, "scaled_score": 0.75, "attempts": 2, "note": "é"},
+    )
+    bare = [event() for _ in range(size - 1)]
+    response = post_batch(client_for(school.student), [full, *bare])
+    assert response.json()["accepted"] == size, response.content
+    stored = LearningEvent.objects.get(event_id=full["event_id"])
+    assert (stored.action, stored.resource_type, stored.resource_id, stored.session_id) == (
+        "quiz_submit",
+        "quiz",
+        "42",
+        "s-1",
+    )
+    assert (stored.duration_seconds, stored.attempts) == (30, 2)
+    assert (stored.score_raw, stored.score_max, stored.score_scaled) == (Decimal("7.5"), Decimal(10), Decimal("0.75"))
+    assert stored.metadata == {"note": "é"}
+    assert stored.source == "api"
+    empty = LearningEvent.objects.filter(event_id__in=[e["event_id"] for e in bare])
+    assert all(e.course_id is None and e.score_raw is None and e.metadata == {} for e in empty)
