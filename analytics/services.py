@@ -103,18 +103,33 @@ ev AS (
 )
 """
 
-# The rollup part, shared by ingestion (over `ev`, the rows just inserted) and by the rebuild (over the stored
-# events of a day range). {source} names the relation of events; the counts of new distinct things (items per
-# day, students per day) come from what the unique indexes let through.
+# A rollup row that already exists is added to, never read and written back.
+ADD_TO_STUDENT_DAY = """ON CONFLICT ON CONSTRAINT analytics_student_day_unique DO UPDATE SET
+        events = t.events + EXCLUDED.events,
+        active_seconds = t.active_seconds + EXCLUDED.active_seconds,
+        items_viewed = t.items_viewed + EXCLUDED.items_viewed,
+        items_completed = t.items_completed + EXCLUDED.items_completed,
+        attempts = t.attempts + EXCLUDED.attempts,
+        score_sum = t.score_sum + EXCLUDED.score_sum,
+        score_count = t.score_count + EXCLUDED.score_count"""
+ADD_TO_COURSE_DAY = """ON CONFLICT ON CONSTRAINT analytics_course_day_unique DO UPDATE SET
+        active_students = t.active_students + EXCLUDED.active_students,
+        events = t.events + EXCLUDED.events,
+        completions = t.completions + EXCLUDED.completions,
+        score_sum = t.score_sum + EXCLUDED.score_sum,
+        score_count = t.score_count + EXCLUDED.score_count"""
+
+# The rollup part of ingestion: adds the rows just inserted (`ev`) to the rollups. The counts of new distinct things
+# (items per day, students per day) come from what the unique indexes let through. ROLLUP_REBUILD below computes
+# the same rows from stored events; tests/analytics/test_rollups.py holds the two equal.
 # Built only from constants of this module: no input reaches the SQL text.
 ROLLUP_UPSERTS = f"""
 ev_day AS (
     SELECT e.actor_id, e.course_id, e.item_id, e.action, e.duration_seconds, e.attempts,
            {LOCAL_DAY} AS day, {SCORE_PERCENT} AS score_percent
-    FROM {{source}} e
+    FROM ev e
     LEFT JOIN classroom_course c ON c.id = e.course_id
     JOIN accounts_organization o ON o.id = e.organization_id
-    {{day_filter}}
 ),
 item_days AS (
     INSERT INTO analytics_studentitemday (student_id, course_id, item_id, day, kind)
@@ -148,14 +163,7 @@ student_days AS (
     LEFT JOIN new_items n
       ON n.student_id = s.actor_id AND n.course_id IS NOT DISTINCT FROM s.course_id AND n.day = s.day
     ORDER BY 1, 2, 3
-    ON CONFLICT ON CONSTRAINT analytics_student_day_unique DO UPDATE SET
-        events = t.events + EXCLUDED.events,
-        active_seconds = t.active_seconds + EXCLUDED.active_seconds,
-        items_viewed = t.items_viewed + EXCLUDED.items_viewed,
-        items_completed = t.items_completed + EXCLUDED.items_completed,
-        attempts = t.attempts + EXCLUDED.attempts,
-        score_sum = t.score_sum + EXCLUDED.score_sum,
-        score_count = t.score_count + EXCLUDED.score_count
+    {ADD_TO_STUDENT_DAY}
     RETURNING course_id, day, (xmax = 0) AS inserted
 ),
 course_totals AS (
@@ -174,14 +182,53 @@ course_days AS (
     SELECT ct.course_id, ct.day, COALESCE(ns.students, 0), ct.events, ct.completions, ct.score_sum, ct.score_count
     FROM course_totals ct LEFT JOIN new_students ns USING (course_id, day)
     ORDER BY 1, 2
-    ON CONFLICT ON CONSTRAINT analytics_course_day_unique DO UPDATE SET
-        active_students = t.active_students + EXCLUDED.active_students,
-        events = t.events + EXCLUDED.events,
-        completions = t.completions + EXCLUDED.completions,
-        score_sum = t.score_sum + EXCLUDED.score_sum,
-        score_count = t.score_count + EXCLUDED.score_count
+    {ADD_TO_COURSE_DAY}
     RETURNING 1
 )
+"""
+
+# The rollups of local days %(first)s..%(last)s, computed from the stored events of that range (whose rows were just
+# deleted): grouped rows with distinct counts computed directly instead of through the unique indexes. A row that an
+# ingestion committed meanwhile (after this statement's snapshot) is added to, as ingestion itself does. Only events
+# between %(start)s and %(end)s are read (a local day lies within a day either side of UTC).
+ROLLUP_REBUILD = f"""
+WITH ev_day AS MATERIALIZED (
+    SELECT e.actor_id, e.course_id, e.item_id, e.action, e.duration_seconds, e.attempts,
+           {LOCAL_DAY} AS day, {SCORE_PERCENT} AS score_percent
+    FROM analytics_learningevent e
+    LEFT JOIN classroom_course c ON c.id = e.course_id
+    JOIN accounts_organization o ON o.id = e.organization_id
+    WHERE e.occurred_at >= %(start)s AND e.occurred_at < %(end)s AND {LOCAL_DAY} BETWEEN %(first)s AND %(last)s
+),
+item_days AS (
+    INSERT INTO analytics_studentitemday (day, student_id, item_id, kind, course_id)
+    SELECT DISTINCT day, actor_id, item_id,
+           CASE WHEN action = ANY({COMPLETE_LIST}) THEN 'completed' ELSE 'viewed' END, course_id
+    FROM ev_day
+    WHERE item_id IS NOT NULL AND (action = ANY({VIEW_LIST}) OR action = ANY({COMPLETE_LIST}))
+    ORDER BY 1, 2, 3, 4
+    ON CONFLICT DO NOTHING
+),
+student_days AS (
+    INSERT INTO analytics_studentdailyrollup AS t (
+        student_id, course_id, day, events, active_seconds, items_viewed, items_completed, attempts, score_sum,
+        score_count, xp)
+    SELECT actor_id, course_id, day, count(*), COALESCE(sum(duration_seconds), 0),
+           count(DISTINCT item_id) FILTER (WHERE action = ANY({VIEW_LIST})),
+           count(DISTINCT item_id) FILTER (WHERE action = ANY({COMPLETE_LIST})),
+           COALESCE(sum(attempts), 0), COALESCE(sum(score_percent), 0), count(score_percent), 0
+    FROM ev_day GROUP BY 1, 2, 3
+    {ADD_TO_STUDENT_DAY}
+),
+course_days AS (
+    INSERT INTO analytics_coursedailyrollup AS t (
+        course_id, day, active_students, events, completions, score_sum, score_count)
+    SELECT course_id, day, count(DISTINCT actor_id), count(*), count(*) FILTER (WHERE action = ANY({COMPLETE_LIST})),
+           COALESCE(sum(score_percent), 0), count(score_percent)
+    FROM ev_day WHERE course_id IS NOT NULL GROUP BY 1, 2
+    {ADD_TO_COURSE_DAY}
+)
+SELECT 1
 """
 
 COUNTS = "SELECT (SELECT count(*) FROM keys), (SELECT count(*) FROM ev)"
@@ -190,7 +237,7 @@ COUNTS = "SELECT (SELECT count(*) FROM keys), (SELECT count(*) FROM ev)"
 def ingest_statement(staged: str, *, update_rollups: bool) -> str:
     """The statement that stores the events of the `staging` CTE (`staged`) and, unless told not to, their rollups.
     Its one parameter after the staged values is received_at."""
-    rollups = ROLLUP_UPSERTS.format(source="ev", day_filter="") if update_rollups else ""
+    rollups = ROLLUP_UPSERTS if update_rollups else ""
     return f"WITH {staged}, {CLAIM_AND_INSERT}{', ' + rollups if rollups else ''} {COUNTS}"
 
 
@@ -347,17 +394,8 @@ def rollup_day_range_recompute(*, first: date, last: date) -> None:
         params = {"first": first, "last": last}
         for table in ("analytics_studentitemday", "analytics_studentdailyrollup", "analytics_coursedailyrollup"):
             cursor.execute(f"DELETE FROM {table} WHERE day BETWEEN %(first)s AND %(last)s", params)
-        recompute = (
-            "WITH "
-            + ROLLUP_UPSERTS.format(
-                source="(SELECT * FROM analytics_learningevent WHERE occurred_at >= %(start)s "
-                "AND occurred_at < %(end)s)",
-                day_filter=f"WHERE {LOCAL_DAY} BETWEEN %(first)s AND %(last)s",
-            )
-            + "SELECT 1"
-        )
         cursor.execute(
-            recompute,
+            ROLLUP_REBUILD,
             {
                 **params,
                 "start": window_start.replace(tzinfo=UTC),
