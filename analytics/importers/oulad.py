@@ -10,9 +10,10 @@ Dates in OULAD are day offsets from the start of a presentation, whose exact dat
 happens at 12:00 Europe/London on its day, so it falls on the same local day whatever the offset.
 
 Re-running is safe and adds nothing: every row is keyed by its OULAD id (external ids, pseudonymous usernames,
-unique constraints) and every event by a uuid5 of its source row.
+unique constraints) and every event by an id derived from its source row and time (ordered_event_id).
 """
 
+import hashlib
 import queue
 import threading
 import time as clock
@@ -46,8 +47,6 @@ ORGANIZATION_NAME = "Open University (OULAD)"
 ORGANIZATION_SLUG = "oulad"
 SOURCE = "oulad"
 LONDON = ZoneInfo("Europe/London")
-# Fixed forever: event ids derive from it, and re-imports rely on getting the same ids.
-EVENT_NAMESPACE = uuid.UUID("6f1d2c4e-2b1a-5d7e-9a40-0a0d5e0c1a11")
 START_MONTHS = {"B": 2, "J": 10}
 MAX_POINTS = Decimal(100)
 # Events per events_store call, each its own transaction: large enough that per-statement overhead vanishes, small
@@ -94,12 +93,25 @@ def week_title(week: int) -> str:
     return "Before week 1 / general" if week == 0 else f"Week {week}"
 
 
-def click_event_id(module: str, presentation: str, student: int, site: int, offset: int) -> uuid.UUID:
-    return uuid.uuid5(EVENT_NAMESPACE, f"oulad:vle:{module}:{presentation}:{student}:{site}:{offset}")
+def ordered_event_id(moment: datetime, name: str) -> uuid.UUID:
+    """The id of an imported event: deterministic, and sorting by time.
+
+    RFC 9562 version 8 in UUIDv7's layout: 48 bits of Unix milliseconds of `moment`, then 74 bits of a BLAKE2b hash
+    of `name` (a description of the source row, fixed forever: re-imports rely on getting the same ids). An import
+    then adds event keys in time order, near the right edge of analytics_eventkey's index, instead of at random
+    places: 4.5 instead of 11-24 us per key measured at 5.8M keys (uuid5 ids cost 60 s of an OULAD import).
+    """
+    digest = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=10).digest())
+    millis = int(moment.timestamp() * 1000) & (2**48 - 1)
+    return uuid.UUID(int=millis << 80 | 0x8 << 76 | (digest >> 62 & 0xFFF) << 64 | 0b10 << 62 | digest & (2**62 - 1))
 
 
-def submission_event_id(assessment: int, student: int) -> uuid.UUID:
-    return uuid.uuid5(EVENT_NAMESPACE, f"oulad:assessment:{assessment}:{student}")
+def click_event_id(module: str, presentation: str, student: int, site: int, offset: int, moment: datetime) -> uuid.UUID:
+    return ordered_event_id(moment, f"oulad:vle:{module}:{presentation}:{student}:{site}:{offset}")
+
+
+def submission_event_id(assessment: int, student: int, moment: datetime) -> uuid.UUID:
+    return ordered_event_id(moment, f"oulad:assessment:{assessment}:{student}")
 
 
 @dataclass(frozen=True)
@@ -439,7 +451,7 @@ def _import_submissions(
         )
         writer.add(
             EventIn(
-                event_id=submission_event_id(int(assessment), int(student)),
+                event_id=submission_event_id(int(assessment), int(student), submitted_at),
                 action=SUBMIT_ACTIONS[LearningItem.Kind(info.kind)],
                 occurred_at=submitted_at,
                 course_id=course_ids[info.key],
@@ -494,9 +506,7 @@ def _build_click_chunks(
                 if moment is None:
                     moment = moments[offset] = presentation.moment(offset)
                 event = EventIn(
-                    event_id=uuid.uuid5(
-                        EVENT_NAMESPACE, f"oulad:vle:{module}:{code_presentation}:{student}:{site}:{offset}"
-                    ),
+                    event_id=click_event_id(module, code_presentation, student, site, offset, moment),
                     action=Action.MATERIAL_VIEW,
                     occurred_at=moment,
                     course_id=course_id,

@@ -5,24 +5,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('analytics', '0003_lean_rollup_references'),
-        ('classroom', '0001_initial'),
+        ("analytics", "0003_lean_rollup_references"),
+        ("classroom", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='studentitemday',
-            name='analytics_student_item_day_unique',
+            model_name="studentitemday",
+            name="analytics_student_item_day_unique",
         ),
         migrations.RemoveIndex(
-            model_name='studentitemday',
-            name='analytics_itemday_day_idx',
+            model_name="studentitemday",
+            name="analytics_itemday_day_idx",
         ),
         migrations.AddConstraint(
-            model_name='studentitemday',
-            constraint=models.UniqueConstraint(fields=('day', 'student', 'item', 'kind'), name='analytics_student_item_day_unique'),
+            model_name="studentitemday",
+            constraint=models.UniqueConstraint(
+                fields=("day", "student", "item", "kind"), name="analytics_student_item_day_unique"
+            ),
         ),
     ]
