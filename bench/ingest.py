@@ -16,7 +16,10 @@ as production does (docs/decisions/0002-process-model.md). Then:
 2. Raw COPY: the same number of rows, with the same values (fresh event ids), COPYed by psycopg into
    analytics_learningevent in one transaction over one connection (partitions ensured first). This is the floor cost
    of writing the rows, with no validation, no deduplication (analytics_eventkey) and no rollups.
-   ratio = HTTP / COPY (the issue's bar: >= 0.25).
+   ratio = HTTP / COPY (the issue's bar: >= 0.25). Steps 1 and 2 run as `--trials` pairs (default 3), each pair on
+   its own events; the pair with the median ratio gives the RESULT figures, so a burst of background work (a
+   checkpoint, another tenant of the machine) skews one pair, not the headline. `--warmup` batches (default 16)
+   come first, unmeasured: psycopg prepares the ingest statements on their fifth run on a connection.
 3. Single events: POST /api/v1/events/ at a steady `--rate` per second for `--seconds` (open loop: request i is due at
    start + i / rate; latency is measured from that due time, so a stalled server is not hidden by a client that
    waits; the issue's bar: p95 < 15 ms at 200 req/s). Then the server's capacity for single events: `--clients`
@@ -332,7 +335,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=4, help="concurrent batch clients (default 4)")
     parser.add_argument("--batches", type=int, default=100, help="measured batches of 500 (default 100)")
-    parser.add_argument("--warmup", type=int, default=4, help="unmeasured batches first (default 4)")
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=16,
+        help="unmeasured batches first (default 16: psycopg prepares a statement on its 5th run on a connection)",
+    )
+    parser.add_argument("--trials", type=int, default=3, help="paired HTTP/COPY trials; the median ratio counts")
     parser.add_argument("--rate", type=float, default=200.0, help="single events per second (default 200)")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the single-event run (default 20)")
     parser.add_argument("--single-threads", type=int, default=16, help="sender threads for single events")
@@ -355,13 +364,11 @@ def main() -> None:
     )
 
     warmup = make_batches(demo, arguments.warmup, BATCH_SIZE, seed=1)
-    batches = make_batches(demo, arguments.batches, BATCH_SIZE, seed=2)
-    bodies = [batch_body(events) for events in batches]
+    trials = [make_batches(demo, arguments.batches, BATCH_SIZE, seed=10 + trial) for trial in range(arguments.trials)]
     single_count = int(arguments.rate * arguments.seconds)
     single_warmup = [orjson.dumps(event) for batch in make_batches(demo, 1, 200, seed=3) for event in batch]
     singles = [orjson.dumps(event) for batch in make_batches(demo, 1, single_count, seed=4) for event in batch]
     capacity_bodies = [orjson.dumps(event) for batch in make_batches(demo, 1, 1000, seed=5) for event in batch]
-    rows = copy_rows(demo, batches, datetime.now(UTC))
     total_events = arguments.batches * BATCH_SIZE
 
     log_dir = Path(tempfile.mkdtemp(prefix="edupath-bench-ingest-"))
@@ -373,29 +380,35 @@ def main() -> None:
     with running_server(command, database_url, log_path) as process:
         wait_until_serving(port, process, log_path)
         http_batches(port, demo, [batch_body(events) for events in warmup], arguments.clients)
-        seconds, accepted, errors, batch_ms = http_batches(port, demo, bodies, arguments.clients)
-        http_eps = accepted / seconds
-        print(
-            f"HTTP batch: {arguments.batches} batches x {BATCH_SIZE} events, {arguments.clients} clients, "
-            f"{arguments.workers} sync workers: {accepted} accepted in {seconds:.2f}s = {http_eps:.0f} events/s; "
-            f"per batch p50={percentile(batch_ms, 50):.0f}ms p95={percentile(batch_ms, 95):.0f}ms; "
-            f"errors={len(errors)}",
-            flush=True,
-        )
-        for error in errors[:5]:
-            print(f"#   {error}", flush=True)
-
-        copy_seconds = raw_copy(database_url, rows)
-        copy_eps = len(rows) / copy_seconds
+        # Paired trials: each posts its own batches over HTTP, then COPYs the same rows (fresh ids), so a burst of
+        # background work (a checkpoint, another tenant of the machine) hits one pair rather than one side.
+        pairs: list[tuple[float, float]] = []
+        for trial, batches in enumerate(trials, start=1):
+            bodies = [batch_body(events) for events in batches]
+            rows = copy_rows(demo, batches, datetime.now(UTC))
+            seconds, accepted, errors, batch_ms = http_batches(port, demo, bodies, arguments.clients)
+            copy_seconds = raw_copy(database_url, rows)
+            pairs.append((accepted / seconds, len(rows) / copy_seconds))
+            print(
+                f"trial {trial}: HTTP batch: {arguments.batches} batches x {BATCH_SIZE} events, {arguments.clients} "
+                f"clients, {arguments.workers} sync workers: {accepted} accepted in {seconds:.2f}s = "
+                f"{pairs[-1][0]:.0f} events/s (per batch p50={percentile(batch_ms, 50):.0f}ms "
+                f"p95={percentile(batch_ms, 95):.0f}ms; errors={len(errors)}); raw COPY of the same rows in one "
+                f"transaction: {copy_seconds:.2f}s = {pairs[-1][1]:.0f} rows/s; "
+                f"ratio {pairs[-1][0] / pairs[-1][1]:.3f}",
+                flush=True,
+            )
+            for error in errors[:5]:
+                print(f"#   {error}", flush=True)
+            if accepted != total_events:
+                print(f"# warning: {total_events - accepted} events not accepted over HTTP", flush=True)
+        http_eps, copy_eps = sorted(pairs, key=lambda pair: pair[0] / pair[1])[len(pairs) // 2]
         ratio = http_eps / copy_eps
         print(
-            f"raw COPY: {len(rows)} rows in one transaction, one connection: {copy_seconds:.2f}s = "
-            f"{copy_eps:.0f} rows/s",
+            f"ratio HTTP / COPY, median of {len(pairs)} paired trials = {ratio:.3f} "
+            f"(bar >= 0.25: {'met' if ratio >= 0.25 else 'MISSED'})",
             flush=True,
         )
-        print(f"ratio HTTP / COPY = {ratio:.3f} (bar >= 0.25: {'met' if ratio >= 0.25 else 'MISSED'})", flush=True)
-        if accepted != total_events:
-            print(f"# warning: {total_events - accepted} events not accepted over HTTP", flush=True)
 
         single_events(port, demo, single_warmup, arguments.rate, arguments.single_threads)
         latencies, single_errors, achieved, worst_lag = single_events(
