@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.db.utils import IntegrityError, OperationalError
 
 from accounts.models import User
+from analytics import hooks
 from analytics.models import (
     COMPLETE_ACTIONS,
     VIEW_ACTIONS,
@@ -402,6 +403,7 @@ def rollup_day_range_recompute(*, first: date, last: date) -> None:
                 "end": window_end.replace(tzinfo=UTC),
             },
         )
+        hooks.rollups_rebuilt(first, last)
 
 
 @dataclass
@@ -475,6 +477,11 @@ def events_ingest(
     # New months' partitions are created before, not inside, the write transaction (see analytics.partitions).
     partitions_ensure({resolved.event.occurred_at.date().replace(day=1) for resolved in to_store})
     inserted, duplicates, new_letters = _store_with_retry(events=to_store, letters=letters, received_at=now)
+    if inserted:
+        moments = [resolved.event.occurred_at for resolved in to_store]
+        hooks.events_stored(
+            hooks.StoredEvents(frozenset(r.actor_id for r in to_store), first=min(moments), last=max(moments))
+        )
     outcome.accepted = inserted + new_letters
     outcome.dead_lettered = new_letters
     outcome.duplicates = duplicates + (len(letters) - new_letters)

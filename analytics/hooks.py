@@ -1,0 +1,45 @@
+"""How other apps follow the event store without analytics importing them (gamification registers here in its
+AppConfig.ready)."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import partial
+
+from django.db import transaction
+
+
+@dataclass(frozen=True)
+class StoredEvents:
+    """Who and when a committed write covered: enough for a follower to find the new events again (by the
+    (actor_id, occurred_at) index) and to process each at most once (by event id)."""
+
+    actor_ids: frozenset[int]
+    first: datetime
+    last: datetime
+
+
+_after_events: list[Callable[[StoredEvents], None]] = []
+_after_rebuild: list[Callable[[date, date], None]] = []
+
+
+def on_events_stored(callback: Callable[[StoredEvents], None]) -> None:
+    """Call `callback` after the commit of every write that stored events (it may run in the request: keep it
+    short, e.g. enqueue a task)."""
+    _after_events.append(callback)
+
+
+def on_rollups_rebuilt(callback: Callable[[date, date], None]) -> None:
+    """Call `callback(first, last)` inside the transaction that recomputed the rollups of local days first..last,
+    so a follower can put back what it feeds into them."""
+    _after_rebuild.append(callback)
+
+
+def events_stored(stored: StoredEvents) -> None:
+    for callback in _after_events:
+        transaction.on_commit(partial(callback, stored))
+
+
+def rollups_rebuilt(first: date, last: date) -> None:
+    for callback in _after_rebuild:
+        callback(first, last)
