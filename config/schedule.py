@@ -34,4 +34,10 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "analytics.tasks.create_upcoming_partitions",
         "schedule": crontab(hour=1, minute=5),
     },
+    # XP is awarded by a task queued after each ingestion; hourly, any event of the last two days without a ledger
+    # row (a task lost with the broker) is awarded. Hourly keeps a lost award from waiting a whole night.
+    "gamification.award_recent_xp": {
+        "task": "gamification.tasks.award_recent_xp",
+        "schedule": crontab(minute=50),
+    },
 }

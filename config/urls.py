@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("classroom.api.urls")),
     path("", include("analytics.api.urls")),
+    path("", include("gamification.api.urls")),
 ]
 
 urlpatterns = [

@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class GamificationConfig(AppConfig):
     name = "gamification"
     verbose_name = "Gamification"
+
+    def ready(self) -> None:
+        from analytics import hooks
+        from gamification import services, tasks
+
+        hooks.on_events_stored(tasks.enqueue_award)
+        hooks.on_rollups_rebuilt(services.rollup_xp_restore)

@@ -198,6 +198,59 @@ CASES = [
     Case(
         "admin:index", lambda s: "/admin/", {"anonymous": 302, "student": 302, "teacher": 302, "admin": 302}, page=True
     ),
+    # Gamification: a student is themselves by default; staff name a student they may see (else 400 / 404).
+    *[
+        case
+        for name, path in (
+            ("gamification-progress", "gamification/progress"),
+            ("analytics-weekly-xp", "analytics/weekly-xp"),
+        )
+        for case in (
+            Case(
+                name, lambda s, p=path: f"/api/v1/{p}", {"anonymous": 401, "student": 200, "teacher": 400, "admin": 400}
+            ),
+            Case(
+                name,
+                lambda s, p=path: f"/api/v1/{p}?student={s.student.pk}",
+                {"anonymous": 401, "student": 200, "teacher": 200, "admin": 200},
+            ),
+            Case(
+                name,
+                lambda s, p=path: f"/api/v1/{p}?student={s.classmate.pk}",
+                {"anonymous": 401, "student": 404, "teacher": 200, "admin": 200},
+            ),
+            Case(
+                name,
+                lambda s, p=path: f"/api/v1/{p}?student={s.other_student.pk}",
+                {"anonymous": 401, "student": 404, "teacher": 404, "admin": 200},
+            ),
+            Case(
+                name,
+                lambda s, p=path: f"/api/v1/{p}?student={s.foreign_student.pk}",
+                {"anonymous": 401, "student": 404, "teacher": 404, "admin": 404},
+            ),
+        )
+    ],
+    Case(
+        "gamification-leaderboard",
+        lambda s: "/api/v1/gamification/leaderboard",
+        {"anonymous": 401, "student": 200, "teacher": 200, "admin": 200},
+    ),
+    Case(
+        "gamification-leaderboard",
+        lambda s: f"/api/v1/gamification/leaderboard?course={s.course.pk}&timeframe=all-time&limit=100",
+        {"anonymous": 401, "student": 200, "teacher": 200, "admin": 200},
+    ),
+    Case(
+        "gamification-leaderboard",
+        lambda s: f"/api/v1/gamification/leaderboard?course={s.other_course.pk}",
+        {"anonymous": 401, "student": 404, "teacher": 404, "admin": 200},
+    ),
+    Case(
+        "gamification-leaderboard",
+        lambda s: f"/api/v1/gamification/leaderboard?course={s.foreign_course.pk}",
+        {"anonymous": 401, "student": 404, "teacher": 404, "admin": 404},
+    ),
     # /health is public and covered for every role in tests/core/test_health.py.
 ]
 
@@ -240,6 +293,12 @@ FORBIDDEN_VS_MISSING = [
     ("/api/v1/courses/{0.foreign_course.pk}/", "/api/v1/courses/{missing}/"),
     ("/api/v1/courses/{0.other_course.pk}/enrollments/", "/api/v1/courses/{missing}/enrollments/"),
     ("/api/v1/courses/{0.foreign_course.pk}/items/", "/api/v1/courses/{missing}/items/"),
+    ("/api/v1/gamification/progress?student={0.foreign_student.pk}", "/api/v1/gamification/progress?student={missing}"),
+    ("/api/v1/analytics/weekly-xp?student={0.other_student.pk}", "/api/v1/analytics/weekly-xp?student={missing}"),
+    (
+        "/api/v1/gamification/leaderboard?course={0.foreign_course.pk}",
+        "/api/v1/gamification/leaderboard?course={missing}",
+    ),
 ]
 
 

@@ -248,5 +248,12 @@ LOGGING = {
 DEMO_PASSWORD = env("DEMO_PASSWORD", default="edupath-demo")
 # Learning events older than this are refused by the tracking API (imports are not limited).
 EVENT_MAX_AGE_DAYS = env.int("EVENT_MAX_AGE_DAYS", default=30)
+
+# SECTION: gamification (gamification/README.md)
+GAMIFICATION_LEVEL_BASE_XP = env.int("GAMIFICATION_LEVEL_BASE_XP", default=100)  # level n starts at base*n*(n-1)/2
+GAMIFICATION_STREAK_MIN_DAILY_XP = env.int("GAMIFICATION_STREAK_MIN_DAILY_XP", default=10)  # an active streak day
+GAMIFICATION_LEADERBOARD_MIN_STUDENTS = env.int("GAMIFICATION_LEADERBOARD_MIN_STUDENTS", default=5)
+# True: award XP in the request after commit instead of in a Celery task (tests, where no worker runs)
+GAMIFICATION_AWARD_INLINE = env.bool("GAMIFICATION_AWARD_INLINE", default=False)
 # Token requests per client address (brute-force brake on /api/v1/auth/token/ and refresh).
 AUTH_THROTTLE_RATE = env("AUTH_THROTTLE_RATE", default="20/min")

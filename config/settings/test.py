@@ -24,3 +24,5 @@ AUTH_THROTTLE_RATE = "1000/min"
 # Serve static files from the apps' folders (no collectstatic before tests).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# No Celery worker serves the tests: XP is awarded in the request, right after the ingestion commits.
+GAMIFICATION_AWARD_INLINE = True

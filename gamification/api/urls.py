@@ -1,0 +1,9 @@
+from django.urls import path
+
+from gamification.api import views
+
+urlpatterns = [
+    path("gamification/progress", views.ProgressView.as_view(), name="gamification-progress"),
+    path("gamification/leaderboard", views.LeaderboardView.as_view(), name="gamification-leaderboard"),
+    path("analytics/weekly-xp", views.WeeklyXpView.as_view(), name="analytics-weekly-xp"),
+]

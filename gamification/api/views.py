@@ -1,0 +1,88 @@
+"""Gamification reads. Who may see which student or course is decided by classroom.selectors (a student or course
+outside the requester's scope is 404, like one that does not exist); the actor is always request.user."""
+
+from typing import Any, cast
+
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import Role, User
+from classroom.api.scoping import scoped_get_or_404
+from classroom.models import Course
+from classroom.selectors import visible_courses, visible_students
+from gamification import selectors
+from gamification.api.serializers import LeaderboardQuery, ProgressQuery, WeeklyXpQuery
+
+
+def _query(serializer_class: Any, request: Request) -> dict[str, Any]:
+    serializer = serializer_class(data=request.query_params.dict())
+    serializer.is_valid(raise_exception=True)
+    return cast(dict[str, Any], serializer.validated_data)
+
+
+def _subject(request: Request, student_id: int | None) -> User:
+    """The student a request is about: the requester (a student) by default; staff must name one they may see."""
+    user = cast(User, request.user)
+    if student_id is None:
+        if user.role != Role.STUDENT:
+            raise ValidationError({"student": ["Required: the id of a student you may see."]})
+        student_id = user.pk
+    return cast(User, scoped_get_or_404(visible_students(user).select_related("organization"), student_id))
+
+
+@extend_schema(tags=["gamification"], parameters=[ProgressQuery], responses=OpenApiTypes.OBJECT)
+class ProgressView(APIView):
+    """XP, level and progress to the next level, streak, achievements (earned with their time, the others with
+    progress) and XP per day over the last `days` days."""
+
+    def get(self, request: Request) -> Response:
+        query = _query(ProgressQuery, request)
+        student = _subject(request, query.get("student"))
+        return Response(selectors.progress(student, days=query["days"], now=timezone.now()))
+
+
+@extend_schema(tags=["gamification"], parameters=[WeeklyXpQuery], responses=OpenApiTypes.OBJECT)
+class WeeklyXpView(APIView):
+    """XP of the last 7 days (organisation's calendar) with the day of the week, the week's total, the daily
+    average and the current streak."""
+
+    def get(self, request: Request) -> Response:
+        query = _query(WeeklyXpQuery, request)
+        student = _subject(request, query.get("student"))
+        return Response(selectors.weekly_xp(student, now=timezone.now()))
+
+
+@extend_schema(tags=["gamification"], parameters=[LeaderboardQuery], responses=OpenApiTypes.OBJECT)
+class LeaderboardView(APIView):
+    """Top students by XP of a course (or the organisation) over the current day, week, month or all time. Students
+    see public handles and their own rank, percentile and XP needed to pass the next rank; teachers see the names of
+    students in their classes; fewer than the configured minimum of students hides it from students."""
+
+    def get(self, request: Request) -> Response:
+        query = _query(LeaderboardQuery, request)
+        user = cast(User, request.user)
+        course: Course | None = None
+        if "course" in query:
+            course = cast(
+                Course, scoped_get_or_404(visible_courses(user).select_related("organization"), query["course"])
+            )
+            organization = course.organization
+        elif user.organization is None:
+            raise ValidationError({"course": ["Required for an account outside any organisation."]})
+        else:
+            organization = user.organization
+        return Response(
+            selectors.leaderboard(
+                viewer=user,
+                organization=organization,
+                course=course,
+                timeframe=query["timeframe"],
+                limit=query["limit"],
+                now=timezone.now(),
+            )
+        )

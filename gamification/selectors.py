@@ -1,0 +1,290 @@
+"""Reading XP, levels, streaks, achievements and leaderboards. Who may see whom is decided by classroom.selectors;
+these functions take the already-checked student or course and the viewer."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Count, F, Q, Sum
+
+from accounts.models import Organization, Role, User
+from analytics.models import COMPLETE_ACTIONS, LearningEvent
+from classroom.models import Course, Enrollment, LearningItem
+from classroom.selectors import visible_students
+from gamification.levels import level_for, level_progress
+from gamification.models import Achievement, Period, StudentAchievement, XpAward, XpTotal
+from gamification.services import ALL_TIME
+
+TIMEFRAMES = {"day": Period.DAY, "week": Period.WEEK, "month": Period.MONTH, "all-time": Period.ALL}
+
+
+def local_today(organization: Organization | None, now: datetime) -> date:
+    return now.astimezone(ZoneInfo(organization.time_zone if organization else "UTC")).date()
+
+
+def period_start(period: str, today: date) -> date:
+    if period == Period.DAY:
+        return today
+    if period == Period.WEEK:
+        return today - timedelta(days=today.weekday())  # ISO weeks start on Monday
+    if period == Period.MONTH:
+        return today.replace(day=1)
+    return ALL_TIME
+
+
+def total_xp(student: User) -> int:
+    row = XpTotal.objects.filter(
+        student=student, organization=student.organization, course__isnull=True, period=Period.ALL
+    ).first()
+    return row.xp if row else 0
+
+
+def daily_xp(student: User, first: date, last: date) -> list[tuple[date, int]]:
+    """XP per day of the organisation's calendar, first..last, zero-filled."""
+    earned = dict(
+        XpAward.objects.filter(student=student, day__range=(first, last))
+        .values("day")
+        .annotate(xp=Sum("amount"))
+        .values_list("day", "xp")
+    )
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    return [(day, earned.get(day, 0)) for day in days]
+
+
+@dataclass(frozen=True)
+class Streak:
+    current: int
+    longest: int
+    active_today: bool
+    at_risk: bool  # a streak that ends unless the student is active today
+    min_daily_xp: int
+
+
+def streak(student: User, today: date) -> Streak:
+    """Consecutive days (organisation's calendar) with at least GAMIFICATION_STREAK_MIN_DAILY_XP XP. The current
+    streak ends today, or yesterday if today is not active yet (then it is at risk)."""
+    minimum = int(settings.GAMIFICATION_STREAK_MIN_DAILY_XP)
+    days = list(
+        XpAward.objects.filter(student=student, day__lte=today)
+        .values("day")
+        .annotate(xp=Sum("amount"))
+        .filter(xp__gte=minimum)
+        .order_by("day")
+        .values_list("day", flat=True)
+    )
+    longest = run = 0
+    previous: date | None = None
+    for day in days:
+        run = run + 1 if previous is not None and day - previous == timedelta(days=1) else 1
+        longest = max(longest, run)
+        previous = day
+    active_today = bool(days) and days[-1] == today
+    alive = bool(days) and days[-1] >= today - timedelta(days=1)
+    current = run if alive else 0
+    return Streak(current, longest, active_today, at_risk=alive and not active_today, min_daily_xp=minimum)
+
+
+def achievements_for(student: User, today: date) -> list[dict[str, Any]]:
+    """Every active achievement offered to the student: earned ones with their time, others with progress."""
+    earned = {
+        row.achievement_id: row.earned_at
+        for row in StudentAchievement.objects.filter(student=student).only("achievement_id", "earned_at")
+    }
+    offered = Achievement.objects.filter(is_active=True).filter(
+        Q(organization__isnull=True) | Q(organization_id=student.organization_id)
+    )
+    xp = total_xp(student)
+    measures = _progress_measures(student, xp, offered, today)
+    rows = []
+    for achievement in offered:
+        current, target = measures[achievement.kind](achievement)
+        earned_at = earned.get(achievement.pk)
+        rows.append(
+            {
+                "code": achievement.code,
+                "name": achievement.name,
+                "description": achievement.description,
+                "kind": achievement.kind,
+                "earned": earned_at is not None,
+                "earned_at": earned_at,
+                "progress": {
+                    "current": target if earned_at is not None else min(current, target),
+                    "target": target,
+                    "percent": 100.0 if earned_at is not None else round(100 * min(current, target) / target, 1),
+                },
+            }
+        )
+    return rows
+
+
+def _progress_measures(student: User, xp: int, offered: Any, today: date) -> dict[str, Any]:
+    kinds = {a.kind for a in offered}
+    longest = streak(student, today).longest if Achievement.Kind.STREAK_DAYS in kinds else 0
+    completed_items: set[int] = set()
+    perfect = False
+    any_completion = (
+        Achievement.Kind.FIRST_COMPLETION in kinds
+        and LearningEvent.objects.filter(actor_id=student.pk, action__in=COMPLETE_ACTIONS).exists()
+    )
+    if Achievement.Kind.MODULE_COMPLETE in kinds:
+        completed_items = set(
+            LearningEvent.objects.filter(actor_id=student.pk, action__in=COMPLETE_ACTIONS, item_id__isnull=False)
+            .values_list("item_id", flat=True)
+            .distinct()
+        )
+    if Achievement.Kind.PERFECT_QUIZ in kinds:
+        perfect = (
+            LearningEvent.objects.filter(actor_id=student.pk, action="quiz_submit")
+            .filter(
+                Q(score_scaled__gte=1) | Q(score_scaled__isnull=True, score_max__gt=0, score_raw__gte=F("score_max"))
+            )
+            .exists()
+        )
+    best_module = (0, 1)
+    if Achievement.Kind.MODULE_COMPLETE in kinds and completed_items:
+        per_module = (
+            LearningItem.objects.filter(module__items__id__in=completed_items)
+            .values("module_id")
+            .annotate(total=Count("id", distinct=True))
+        )
+        totals = {row["module_id"]: row["total"] for row in per_module}
+        done = (
+            LearningItem.objects.filter(id__in=completed_items)
+            .values("module_id")
+            .annotate(done=Count("id"))
+            .values_list("module_id", "done")
+        )
+        for module_id, count in done:
+            total = totals.get(module_id, count)
+            if count / total > best_module[0] / best_module[1]:
+                best_module = (count, total)
+    level = level_for(xp)
+    return {
+        Achievement.Kind.XP_TOTAL: lambda a: (xp, a.threshold),
+        Achievement.Kind.LEVEL_REACHED: lambda a: (level, a.threshold),
+        Achievement.Kind.STREAK_DAYS: lambda a: (longest, a.threshold),
+        Achievement.Kind.FIRST_COMPLETION: lambda a: (int(any_completion), 1),
+        Achievement.Kind.PERFECT_QUIZ: lambda a: (int(perfect), 1),
+        Achievement.Kind.MODULE_COMPLETE: lambda a: best_module,
+    }
+
+
+def progress(student: User, *, days: int, now: datetime) -> dict[str, Any]:
+    today = local_today(student.organization, now)
+    xp = total_xp(student)
+    level = level_progress(xp)
+    current = streak(student, today)
+    return {
+        "student": student.pk,
+        "as_of": now,
+        "xp": xp,
+        "level": level.level,
+        "level_start_xp": level.level_start_xp,
+        "next_level_xp": level.next_level_xp,
+        "xp_into_level": level.xp_into_level,
+        "xp_to_next_level": level.xp_to_next_level,
+        "level_progress_percent": level.progress_percent,
+        "streak": {
+            "current": current.current,
+            "longest": current.longest,
+            "active_today": current.active_today,
+            "at_risk_today": current.at_risk,
+            "min_daily_xp": current.min_daily_xp,
+        },
+        "achievements": achievements_for(student, today),
+        "xp_trend": [
+            {"date": day, "xp": amount} for day, amount in daily_xp(student, today - timedelta(days=days - 1), today)
+        ],
+    }
+
+
+def weekly_xp(student: User, *, now: datetime) -> dict[str, Any]:
+    today = local_today(student.organization, now)
+    days = daily_xp(student, today - timedelta(days=6), today)
+    total = sum(amount for _, amount in days)
+    current = streak(student, today)
+    return {
+        "student": student.pk,
+        "as_of": now,
+        "days": [{"date": day, "day_of_week": day.strftime("%A"), "xp": amount} for day, amount in days],
+        "week_total": total,
+        "daily_average": round(total / 7, 1),
+        "streak": current.current,
+        "streak_at_risk_today": current.at_risk,
+    }
+
+
+def _population(organization_id: int, course: Course | None) -> int:
+    """How many students the leaderboard ranks (those without XP in the period rank after those with some)."""
+    if course is not None:
+        return Enrollment.objects.filter(
+            course=course, role=Enrollment.Role.STUDENT, status=Enrollment.Status.ACTIVE
+        ).count()
+    return User.objects.filter(organization_id=organization_id, role=Role.STUDENT, is_active=True).count()
+
+
+def leaderboard(
+    *, viewer: User, organization: Organization, course: Course | None, timeframe: str, limit: int, now: datetime
+) -> dict[str, Any]:
+    """The top `limit` students of a course (or the organisation) by XP in the current day, ISO week, month or all
+    time (organisation's calendar). Ties go to the lower student id, so ranks are stable. Students see public
+    handles only, and nothing of a leaderboard over fewer than GAMIFICATION_LEADERBOARD_MIN_STUDENTS students."""
+    period = TIMEFRAMES[timeframe]
+    start = period_start(period, local_today(organization, now))
+    rows = XpTotal.objects.filter(organization=organization, course=course, period=period, period_start=start, xp__gt=0)
+    population = _population(organization.pk, course)
+    minimum = int(settings.GAMIFICATION_LEADERBOARD_MIN_STUDENTS)
+    is_student = viewer.role == Role.STUDENT and not viewer.is_superuser
+    answer: dict[str, Any] = {
+        "course": course.pk if course else None,
+        "timeframe": timeframe,
+        "period_start": start,
+        "as_of": now,
+        "students": population,
+        "hidden": False,
+        "rows": [],
+        "me": None,
+    }
+    if is_student and population < minimum:
+        answer["hidden"] = True
+        answer["reason"] = f"Shown to students when at least {minimum} students take part."
+        return answer
+    top = list(rows.order_by("-xp", "student_id").values_list("student_id", "xp", "student__public_handle")[:limit])
+    named = set(visible_students(viewer).filter(pk__in=[row[0] for row in top]).values_list("pk", flat=True))
+    names = (
+        {}
+        if is_student
+        else {
+            user.pk: (user.get_full_name() or user.username)
+            for user in User.objects.filter(pk__in=named).only("first_name", "last_name", "username")
+        }
+    )
+    for rank, (student_id, xp, handle) in enumerate(top, start=1):
+        row: dict[str, Any] = {"rank": rank, "handle": handle, "xp": xp, "is_me": student_id == viewer.pk}
+        if student_id in names:
+            row["student"] = student_id
+            row["name"] = names[student_id]
+        answer["rows"].append(row)
+    if is_student:
+        answer["me"] = _own_standing(viewer, rows, population)
+    return answer
+
+
+def _own_standing(student: User, rows: Any, population: int) -> dict[str, Any]:
+    mine = rows.filter(student=student).values_list("xp", flat=True).first() or 0
+    ahead = rows.filter(Q(xp__gt=mine) | Q(xp=mine, student_id__lt=student.pk)) if mine else rows
+    rank = ahead.count() + 1
+    above = ahead.order_by("xp", "-student_id").values_list("xp", "student_id").first()
+    to_pass = None
+    if above is not None:
+        # Equal XP is a tie, and ties go to the lower id: passing someone with a lower id takes one XP more.
+        to_pass = above[0] - mine + (1 if above[1] < student.pk else 0)
+    ranked = max(population, rank)
+    return {
+        "rank": rank,
+        "xp": mine,
+        "percentile": round(100 * (ranked - rank) / ranked, 1) if ranked else 0.0,
+        "xp_to_next_rank": to_pass,
+    }
