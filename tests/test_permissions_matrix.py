@@ -33,6 +33,21 @@ class Case:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def student_cases(name: str, path: str) -> list[Case]:
+    """An endpoint about one student: the requester by default (students), or `student=` someone in scope."""
+
+    def url(who: str | None) -> Callable[[School], str]:
+        return lambda s: f"/api/v1/{path}" + (f"?student={getattr(s, who).pk}" if who else "")
+
+    return [
+        Case(name, url(None), {"anonymous": 401, "student": 200, "teacher": 400, "admin": 400}),
+        Case(name, url("student"), {"anonymous": 401, "student": 200, "teacher": 200, "admin": 200}),
+        Case(name, url("classmate"), {"anonymous": 401, "student": 404, "teacher": 200, "admin": 200}),
+        Case(name, url("other_student"), {"anonymous": 401, "student": 404, "teacher": 404, "admin": 200}),
+        Case(name, url("foreign_student"), {"anonymous": 401, "student": 404, "teacher": 404, "admin": 404}),
+    ]
+
+
 CASES = [
     Case("me", lambda s: "/api/v1/me/", {"anonymous": 401, "student": 200, "teacher": 200, "admin": 200}),
     Case("user-list", lambda s: "/api/v1/users/", {"anonymous": 401, "student": 403, "teacher": 403, "admin": 200}),
@@ -199,38 +214,8 @@ CASES = [
         "admin:index", lambda s: "/admin/", {"anonymous": 302, "student": 302, "teacher": 302, "admin": 302}, page=True
     ),
     # Gamification: a student is themselves by default; staff name a student they may see (else 400 / 404).
-    *[
-        case
-        for name, path in (
-            ("gamification-progress", "gamification/progress"),
-            ("analytics-weekly-xp", "analytics/weekly-xp"),
-        )
-        for case in (
-            Case(
-                name, lambda s, p=path: f"/api/v1/{p}", {"anonymous": 401, "student": 200, "teacher": 400, "admin": 400}
-            ),
-            Case(
-                name,
-                lambda s, p=path: f"/api/v1/{p}?student={s.student.pk}",
-                {"anonymous": 401, "student": 200, "teacher": 200, "admin": 200},
-            ),
-            Case(
-                name,
-                lambda s, p=path: f"/api/v1/{p}?student={s.classmate.pk}",
-                {"anonymous": 401, "student": 404, "teacher": 200, "admin": 200},
-            ),
-            Case(
-                name,
-                lambda s, p=path: f"/api/v1/{p}?student={s.other_student.pk}",
-                {"anonymous": 401, "student": 404, "teacher": 404, "admin": 200},
-            ),
-            Case(
-                name,
-                lambda s, p=path: f"/api/v1/{p}?student={s.foreign_student.pk}",
-                {"anonymous": 401, "student": 404, "teacher": 404, "admin": 404},
-            ),
-        )
-    ],
+    *student_cases("gamification-progress", "gamification/progress"),
+    *student_cases("analytics-weekly-xp", "analytics/weekly-xp"),
     Case(
         "gamification-leaderboard",
         lambda s: "/api/v1/gamification/leaderboard",
