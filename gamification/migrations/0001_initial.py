@@ -327,7 +327,7 @@ class Migration(migrations.Migration):
             constraint=models.CheckConstraint(
                 condition=models.Q(("min_percent__gte", 0), ("min_percent__lte", 100)),
                 name="gamification_bonus_percent_range",
-                violation_error_message="A score band starts between 0 and 100 %.",
+                violation_error_message="A score band starts between 0 and 100 percent.",
             ),
         ),
         migrations.AddIndex(
