@@ -17,7 +17,8 @@ from gamification.levels import level_for, level_progress
 from gamification.models import Achievement, Period, StudentAchievement, XpAward, XpTotal
 from gamification.services import ALL_TIME
 
-TIMEFRAMES = {"day": Period.DAY, "week": Period.WEEK, "month": Period.MONTH, "all-time": Period.ALL}
+# "all" as well as "all-time": the name the seed documents' clients use.
+TIMEFRAMES = {"day": Period.DAY, "week": Period.WEEK, "month": Period.MONTH, "all-time": Period.ALL, "all": Period.ALL}
 
 
 def local_today(organization: Organization | None, now: datetime) -> date:
