@@ -81,11 +81,19 @@ class XpAward(models.Model):
     processing an event again finds its row and awards nothing."""
 
     event_id = models.UUIDField(unique=True)
-    student = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
-    course = models.ForeignKey("classroom.Course", null=True, on_delete=models.CASCADE, related_name="+")
-    item = models.ForeignKey("classroom.LearningItem", null=True, on_delete=models.SET_NULL, related_name="+")
-    rule = models.ForeignKey(XpRule, null=True, on_delete=models.SET_NULL, related_name="+")
+    # A ledger of millions of rows: no single-column index per reference. Reads go through (student, day, item);
+    # deleting an organisation, course, item or rule scans the ledger once, which is rare enough to accept.
+    student = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    course = models.ForeignKey(
+        "classroom.Course", null=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    item = models.ForeignKey(
+        "classroom.LearningItem", null=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    rule = models.ForeignKey(XpRule, null=True, on_delete=models.SET_NULL, related_name="+", db_index=False)
     amount = models.IntegerField()
     occurred_at = models.DateTimeField()
     day = models.DateField(help_text="The day of the event in the organisation's time zone (streaks, leaderboards).")
@@ -94,8 +102,8 @@ class XpAward(models.Model):
     class Meta:
         ordering = ["-occurred_at"]
         indexes = [
-            # a student's XP trend and streak: their awards over a range of days
-            models.Index(fields=["student", "day"], name="gamification_award_student_idx"),
+            # a student's XP trend and streak (their awards over a range of days), and the daily cap per item
+            models.Index(fields=["student", "day", "item"], name="gamification_award_student_idx"),
         ]
 
     def __str__(self) -> str:
