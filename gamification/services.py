@@ -116,11 +116,16 @@ totals AS (
     ON CONFLICT ON CONSTRAINT gamification_total_unique DO UPDATE SET xp = t.xp + EXCLUDED.xp
     RETURNING t.student_id, t.course_id, t.period, t.xp
 ),
-added AS (
-    SELECT student_id, sum(amount) AS xp FROM awarded GROUP BY 1
+per_student AS (
+    -- one pass whatever the planner guesses (a join of the two guessed at 1 row each became a nested loop)
+    SELECT student_id, sum(added)::int AS added, max(total) AS total FROM (
+        SELECT student_id, amount AS added, NULL::int AS total FROM awarded
+        UNION ALL
+        SELECT student_id, 0, xp FROM totals WHERE course_id IS NULL AND period = 'all'
+    ) both_sides GROUP BY student_id
 )
-SELECT added.student_id, added.xp, COALESCE(t.xp, 0), (SELECT count(*) FROM awarded), (SELECT count(*) FROM rollups)
-FROM added LEFT JOIN totals t ON t.student_id = added.student_id AND t.course_id IS NULL AND t.period = 'all'
+SELECT student_id, added, COALESCE(total, 0), (SELECT count(*) FROM awarded), (SELECT count(*) FROM rollups)
+FROM per_student
 """
 
 ALL_TIME = date(1970, 1, 1)
@@ -206,13 +211,13 @@ def rollup_xp_restore(first: date, last: date) -> None:
 QUALIFIERS = {
     Achievement.Kind.XP_TOTAL: """
         SELECT t.student_id, a.id FROM gamification_xptotal t JOIN candidates a ON a.kind = 'xp_total'
-        WHERE t.student_id = ANY(%(students)s) AND t.course_id IS NULL AND t.period = 'all'
-          AND t.organization_id = a.student_org AND t.student_id = a.student_id AND t.xp >= a.threshold
+        WHERE t.student_id = a.student_id AND t.organization_id = a.student_org AND t.course_id IS NULL
+          AND t.period = 'all' AND t.xp >= a.threshold
     """,
     Achievement.Kind.LEVEL_REACHED: """
         SELECT t.student_id, a.id FROM gamification_xptotal t JOIN candidates a ON a.kind = 'level_reached'
-        WHERE t.student_id = ANY(%(students)s) AND t.course_id IS NULL AND t.period = 'all'
-          AND t.organization_id = a.student_org AND t.student_id = a.student_id AND t.xp >= a.level_xp
+        WHERE t.student_id = a.student_id AND t.organization_id = a.student_org AND t.course_id IS NULL
+          AND t.period = 'all' AND t.xp >= a.level_xp
     """,
     Achievement.Kind.FIRST_COMPLETION: f"""
         SELECT a.student_id, a.id FROM candidates a
