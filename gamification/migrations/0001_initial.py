@@ -6,144 +6,360 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0002_api_key'),
-        ('classroom', '0001_initial'),
+        ("accounts", "0002_api_key"),
+        ("classroom", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Achievement',
+            name="Achievement",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('code', models.SlugField(max_length=64)),
-                ('name', models.CharField(max_length=120)),
-                ('description', models.CharField(blank=True, max_length=300)),
-                ('kind', models.CharField(choices=[('first_completion', 'First completion'), ('streak_days', 'Streak of N days'), ('perfect_quiz', 'Perfect quiz score'), ('module_complete', 'Every item of a module completed'), ('level_reached', 'Level N reached'), ('xp_total', 'N XP earned')], max_length=32)),
-                ('threshold', models.PositiveIntegerField(blank=True, help_text='N for streak, level and XP achievements; empty for the others.', null=True)),
-                ('is_active', models.BooleanField(default=True)),
-                ('organization', models.ForeignKey(blank=True, help_text='Empty: offered in every organisation.', null=True, on_delete=django.db.models.deletion.CASCADE, related_name='achievements', to='accounts.organization')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("code", models.SlugField(max_length=64)),
+                ("name", models.CharField(max_length=120)),
+                ("description", models.CharField(blank=True, max_length=300)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("first_completion", "First completion"),
+                            ("streak_days", "Streak of N days"),
+                            ("perfect_quiz", "Perfect quiz score"),
+                            ("module_complete", "Every item of a module completed"),
+                            ("level_reached", "Level N reached"),
+                            ("xp_total", "N XP earned"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "threshold",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        help_text="N for streak, level and XP achievements; empty for the others.",
+                        null=True,
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Empty: offered in every organisation.",
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="achievements",
+                        to="accounts.organization",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['kind', 'threshold', 'code'],
+                "ordering": ["kind", "threshold", "code"],
             },
         ),
         migrations.CreateModel(
-            name='StudentAchievement',
+            name="StudentAchievement",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('earned_at', models.DateTimeField()),
-                ('achievement', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='earned_by', to='gamification.achievement')),
-                ('student', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='achievements', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("earned_at", models.DateTimeField()),
+                (
+                    "achievement",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="earned_by",
+                        to="gamification.achievement",
+                    ),
+                ),
+                (
+                    "student",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="achievements",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-earned_at'],
+                "ordering": ["-earned_at"],
             },
         ),
         migrations.CreateModel(
-            name='XpRule',
+            name="XpRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('action', models.CharField(choices=[('session_start', 'Session Start'), ('session_end', 'Session End'), ('page_view', 'Page View'), ('material_view', 'Material View'), ('material_complete', 'Material Complete'), ('lesson_start', 'Lesson Start'), ('lesson_complete', 'Lesson Complete'), ('module_complete', 'Module Complete'), ('course_start', 'Course Start'), ('course_complete', 'Course Complete'), ('video_play', 'Video Play'), ('video_pause', 'Video Pause'), ('video_complete', 'Video Complete'), ('quiz_attempt', 'Quiz Attempt'), ('quiz_submit', 'Quiz Submit'), ('assignment_submit', 'Assignment Submit'), ('search_query', 'Search Query'), ('ai_message_sent', 'Ai Message Sent'), ('ai_message_received', 'Ai Message Received'), ('ai_feedback_rated', 'Ai Feedback Rated')], max_length=32)),
-                ('item_kind', models.CharField(blank=True, choices=[('lesson', 'Lesson'), ('resource', 'Resource'), ('video', 'Video'), ('quiz', 'Quiz'), ('assignment', 'Assignment')], default='', help_text='Empty: any item or none.', max_length=16)),
-                ('points', models.PositiveIntegerField(help_text='XP for one event.')),
-                ('daily_item_cap', models.PositiveIntegerField(blank=True, help_text='At most this much XP per student, item and day from this rule (repeated views do not farm XP). Empty: no cap.', null=True)),
-                ('is_active', models.BooleanField(default=True)),
-                ('organization', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='xp_rules', to='accounts.organization')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("session_start", "Session Start"),
+                            ("session_end", "Session End"),
+                            ("page_view", "Page View"),
+                            ("material_view", "Material View"),
+                            ("material_complete", "Material Complete"),
+                            ("lesson_start", "Lesson Start"),
+                            ("lesson_complete", "Lesson Complete"),
+                            ("module_complete", "Module Complete"),
+                            ("course_start", "Course Start"),
+                            ("course_complete", "Course Complete"),
+                            ("video_play", "Video Play"),
+                            ("video_pause", "Video Pause"),
+                            ("video_complete", "Video Complete"),
+                            ("quiz_attempt", "Quiz Attempt"),
+                            ("quiz_submit", "Quiz Submit"),
+                            ("assignment_submit", "Assignment Submit"),
+                            ("search_query", "Search Query"),
+                            ("ai_message_sent", "Ai Message Sent"),
+                            ("ai_message_received", "Ai Message Received"),
+                            ("ai_feedback_rated", "Ai Feedback Rated"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "item_kind",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("lesson", "Lesson"),
+                            ("resource", "Resource"),
+                            ("video", "Video"),
+                            ("quiz", "Quiz"),
+                            ("assignment", "Assignment"),
+                        ],
+                        default="",
+                        help_text="Empty: any item or none.",
+                        max_length=16,
+                    ),
+                ),
+                ("points", models.PositiveIntegerField(help_text="XP for one event.")),
+                (
+                    "daily_item_cap",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        help_text="At most this much XP per student, item and day from this rule (repeated views do not farm XP). Empty: no cap.",
+                        null=True,
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="xp_rules",
+                        to="accounts.organization",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['organization_id', 'action', 'item_kind'],
+                "ordering": ["organization_id", "action", "item_kind"],
             },
         ),
         migrations.CreateModel(
-            name='XpAward',
+            name="XpAward",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('event_id', models.UUIDField(unique=True)),
-                ('amount', models.IntegerField()),
-                ('occurred_at', models.DateTimeField()),
-                ('day', models.DateField(help_text="The day of the event in the organisation's time zone (streaks, leaderboards).")),
-                ('awarded_at', models.DateTimeField()),
-                ('course', models.ForeignKey(db_index=False, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='classroom.course')),
-                ('item', models.ForeignKey(db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='classroom.learningitem')),
-                ('organization', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.organization')),
-                ('student', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('rule', models.ForeignKey(db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='gamification.xprule')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("event_id", models.UUIDField(unique=True)),
+                ("amount", models.IntegerField()),
+                ("occurred_at", models.DateTimeField()),
+                (
+                    "day",
+                    models.DateField(
+                        help_text="The day of the event in the organisation's time zone (streaks, leaderboards)."
+                    ),
+                ),
+                ("awarded_at", models.DateTimeField()),
+                (
+                    "course",
+                    models.ForeignKey(
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="classroom.course",
+                    ),
+                ),
+                (
+                    "item",
+                    models.ForeignKey(
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="classroom.learningitem",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.organization",
+                    ),
+                ),
+                (
+                    "student",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "rule",
+                    models.ForeignKey(
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="gamification.xprule",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-occurred_at'],
+                "ordering": ["-occurred_at"],
             },
         ),
         migrations.CreateModel(
-            name='ScoreBonus',
+            name="ScoreBonus",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('min_percent', models.DecimalField(decimal_places=2, max_digits=5)),
-                ('points', models.PositiveIntegerField()),
-                ('rule', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='score_bonuses', to='gamification.xprule')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("min_percent", models.DecimalField(decimal_places=2, max_digits=5)),
+                ("points", models.PositiveIntegerField()),
+                (
+                    "rule",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="score_bonuses",
+                        to="gamification.xprule",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['rule', 'min_percent'],
+                "ordering": ["rule", "min_percent"],
             },
         ),
         migrations.CreateModel(
-            name='XpTotal',
+            name="XpTotal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('period', models.CharField(choices=[('day', 'Day'), ('week', 'Week'), ('month', 'Month'), ('all', 'All')], max_length=8)),
-                ('period_start', models.DateField()),
-                ('xp', models.IntegerField(default=0)),
-                ('course', models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='classroom.course')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.organization')),
-                ('student', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "period",
+                    models.CharField(
+                        choices=[("day", "Day"), ("week", "Week"), ("month", "Month"), ("all", "All")], max_length=8
+                    ),
+                ),
+                ("period_start", models.DateField()),
+                ("xp", models.IntegerField(default=0)),
+                (
+                    "course",
+                    models.ForeignKey(
+                        null=True, on_delete=django.db.models.deletion.CASCADE, related_name="+", to="classroom.course"
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="accounts.organization"
+                    ),
+                ),
+                (
+                    "student",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
         ),
         migrations.AddConstraint(
-            model_name='achievement',
-            constraint=models.UniqueConstraint(fields=('organization', 'code'), name='gamification_achievement_code_unique', nulls_distinct=False),
+            model_name="achievement",
+            constraint=models.UniqueConstraint(
+                fields=("organization", "code"), name="gamification_achievement_code_unique", nulls_distinct=False
+            ),
         ),
         migrations.AddConstraint(
-            model_name='achievement',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind__in', ['streak_days', 'level_reached', 'xp_total']), ('threshold__gte', 1)), models.Q(models.Q(('kind__in', ['streak_days', 'level_reached', 'xp_total']), _negated=True), ('threshold__isnull', True)), _connector='OR'), name='gamification_achievement_threshold_by_kind', violation_error_message='Streak, level and XP achievements need a threshold of at least 1; the others take none.'),
+            model_name="achievement",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("kind__in", ["streak_days", "level_reached", "xp_total"]), ("threshold__gte", 1)),
+                    models.Q(
+                        models.Q(("kind__in", ["streak_days", "level_reached", "xp_total"]), _negated=True),
+                        ("threshold__isnull", True),
+                    ),
+                    _connector="OR",
+                ),
+                name="gamification_achievement_threshold_by_kind",
+                violation_error_message="Streak, level and XP achievements need a threshold of at least 1; the others take none.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='studentachievement',
-            constraint=models.UniqueConstraint(fields=('student', 'achievement'), name='gamification_earned_once'),
+            model_name="studentachievement",
+            constraint=models.UniqueConstraint(fields=("student", "achievement"), name="gamification_earned_once"),
         ),
         migrations.AddConstraint(
-            model_name='xprule',
-            constraint=models.UniqueConstraint(fields=('organization', 'action', 'item_kind'), name='gamification_rule_unique', nulls_distinct=False, violation_error_message='There is already a rule for this organisation, action and item kind.'),
+            model_name="xprule",
+            constraint=models.UniqueConstraint(
+                fields=("organization", "action", "item_kind"),
+                name="gamification_rule_unique",
+                nulls_distinct=False,
+                violation_error_message="There is already a rule for this organisation, action and item kind.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='xprule',
-            constraint=models.CheckConstraint(condition=models.Q(('daily_item_cap__isnull', True), ('daily_item_cap__gte', models.F('points')), _connector='OR'), name='gamification_rule_cap_at_least_points', violation_error_message='The daily cap per item must be at least the points of one event.'),
+            model_name="xprule",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("daily_item_cap__isnull", True), ("daily_item_cap__gte", models.F("points")), _connector="OR"
+                ),
+                name="gamification_rule_cap_at_least_points",
+                violation_error_message="The daily cap per item must be at least the points of one event.",
+            ),
         ),
         migrations.AddIndex(
-            model_name='xpaward',
-            index=models.Index(fields=['student', 'day', 'item'], name='gamification_award_student_idx'),
+            model_name="xpaward",
+            index=models.Index(fields=["student", "day", "item"], name="gamification_award_student_idx"),
         ),
         migrations.AddConstraint(
-            model_name='scorebonus',
-            constraint=models.UniqueConstraint(fields=('rule', 'min_percent'), name='gamification_bonus_band_unique'),
+            model_name="scorebonus",
+            constraint=models.UniqueConstraint(fields=("rule", "min_percent"), name="gamification_bonus_band_unique"),
         ),
         migrations.AddConstraint(
-            model_name='scorebonus',
-            constraint=models.CheckConstraint(condition=models.Q(('min_percent__gte', 0), ('min_percent__lte', 100)), name='gamification_bonus_percent_range', violation_error_message='A score band starts between 0 and 100 percent.'),
+            model_name="scorebonus",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("min_percent__gte", 0), ("min_percent__lte", 100)),
+                name="gamification_bonus_percent_range",
+                violation_error_message="A score band starts between 0 and 100 percent.",
+            ),
         ),
         migrations.AddIndex(
-            model_name='xptotal',
-            index=models.Index(models.F('organization'), models.F('course'), models.F('period'), models.F('period_start'), models.OrderBy(models.F('xp'), descending=True), models.F('student'), name='gamification_total_rank_idx'),
+            model_name="xptotal",
+            index=models.Index(
+                models.F("organization"),
+                models.F("course"),
+                models.F("period"),
+                models.F("period_start"),
+                models.OrderBy(models.F("xp"), descending=True),
+                models.F("student"),
+                name="gamification_total_rank_idx",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='xptotal',
-            constraint=models.UniqueConstraint(fields=('organization', 'course', 'period', 'period_start', 'student'), name='gamification_total_unique', nulls_distinct=False),
+            model_name="xptotal",
+            constraint=models.UniqueConstraint(
+                fields=("organization", "course", "period", "period_start", "student"),
+                name="gamification_total_unique",
+                nulls_distinct=False,
+            ),
         ),
     ]
