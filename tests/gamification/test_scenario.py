@@ -197,3 +197,20 @@ def test_award_xp_command_awards_what_ingestion_did_not(school: School, rules: d
     call_command("award_xp", "--since", "2026-03-30", stdout=open("/dev/null", "w"))  # noqa: SIM115
     call_command("award_xp", "--since", "2026-03-30", stdout=open("/dev/null", "w"))  # noqa: SIM115
     assert selectors.total_xp(school.student) == 20
+
+
+def test_xp_days_follow_the_organisation_and_the_course_calendar(
+    school: School, rules: dict[str, Any], post: Any
+) -> None:
+    # The organisation is in London, this course in New York. 30 March 02:30 UTC is 03:30 on the 30th in London
+    # (BST) but 22:30 on the 29th in New York (EDT): the streak and leaderboards count the 30th, the course's
+    # daily rollup the 29th.
+    school.course.time_zone = "America/New_York"
+    school.course.save()
+    post(school.student, school.course.pk, "2026-03-30T02:30:00", "lesson_complete")
+    award = XpAward.objects.get(student=school.student)
+    assert (str(award.day), award.amount) == ("2026-03-30", 20)
+    rollup = StudentDailyRollup.objects.get(student=school.student, course=school.course)
+    assert (str(rollup.day), rollup.xp) == ("2026-03-29", 20)
+    week = XpTotal.objects.get(student=school.student, course=school.course, period="week")
+    assert str(week.period_start) == "2026-03-30"  # the London Monday, not the New York Sunday's week
