@@ -81,7 +81,7 @@ awarded AS (
     SELECT event_id, actor_id, organization_id, course_id, item_id, rule_id, amount, occurred_at, day, %(now)s
     FROM capped ORDER BY event_id
     ON CONFLICT (event_id) DO NOTHING
-    RETURNING student_id, organization_id, course_id, amount, occurred_at, day
+    RETURNING event_id, student_id, organization_id, course_id, amount, occurred_at, day
 ),
 positive AS (
     SELECT a.*, (a.occurred_at AT TIME ZONE COALESCE(c.time_zone, o.time_zone))::date AS course_day
@@ -118,13 +118,15 @@ totals AS (
 ),
 per_student AS (
     -- one pass whatever the planner guesses (a join of the two guessed at 1 row each became a nested loop)
-    SELECT student_id, sum(added)::int AS added, max(total) AS total FROM (
-        SELECT student_id, amount AS added, NULL::int AS total FROM awarded
+    SELECT student_id, sum(added)::int AS added, max(total) AS total, bool_or(completed) AS completed FROM (
+        SELECT a.student_id, a.amount AS added, NULL::int AS total, c.action = ANY({COMPLETE_LIST}) AS completed
+        FROM awarded a JOIN capped c USING (event_id)
         UNION ALL
-        SELECT student_id, 0, xp FROM totals WHERE course_id IS NULL AND period = 'all'
+        SELECT student_id, 0, xp, false FROM totals WHERE course_id IS NULL AND period = 'all'
     ) both_sides GROUP BY student_id
 )
-SELECT student_id, added, COALESCE(total, 0), (SELECT count(*) FROM awarded), (SELECT count(*) FROM rollups)
+SELECT student_id, added, COALESCE(total, 0), completed, (SELECT count(*) FROM awarded),
+       (SELECT count(*) FROM rollups)
 FROM per_student
 """
 
@@ -157,11 +159,14 @@ def xp_award(*, start: datetime, end: datetime, now: datetime, actor_ids: Iterab
             {"start": start, "end": end, "now": now, "actors": actors, "all_actors": actor_ids is None},
         )
         rows = cursor.fetchall()
-        students = []
-        for student_id, added, total, events, _ in rows:
+        # Achievements can change only for students who gained XP; those that depend on completions, only for
+        # students who completed something in this run.
+        students: dict[int, bool] = {}
+        for student_id, added, total, completed, events, _ in rows:
             outcome.events = events
             outcome.xp += added
-            students.append(student_id)
+            if added > 0:
+                students[student_id] = completed
             before, after = level_for(total - added), level_for(total)
             if after > before:
                 outcome.level_ups.append((student_id, after))
@@ -170,7 +175,7 @@ def xp_award(*, start: datetime, end: datetime, now: datetime, actor_ids: Iterab
                     message={"type": "level.up", "student": student_id, "level": after, "xp": total},
                 )
         if students:
-            outcome.achievements = achievements_award(student_ids=students, now=now)
+            outcome.achievements = achievements_award(students=students, now=now)
     return outcome
 
 
@@ -210,29 +215,33 @@ def rollup_xp_restore(first: date, last: date) -> None:
 # %(students)s and the achievement's organisation scope are applied by the caller's wrapper.
 QUALIFIERS = {
     Achievement.Kind.XP_TOTAL: """
-        SELECT t.student_id, a.id FROM gamification_xptotal t JOIN candidates a ON a.kind = 'xp_total'
-        WHERE t.student_id = a.student_id AND t.organization_id = a.student_org AND t.course_id IS NULL
-          AND t.period = 'all' AND t.xp >= a.threshold
+        SELECT a.student_id, a.id FROM candidates a
+        WHERE a.kind = 'xp_total' AND EXISTS (
+            SELECT 1 FROM gamification_xptotal t
+            WHERE t.organization_id = a.student_org AND t.course_id IS NULL AND t.period = 'all'
+              AND t.period_start = DATE '1970-01-01' AND t.student_id = a.student_id AND t.xp >= a.threshold)
     """,
     Achievement.Kind.LEVEL_REACHED: """
-        SELECT t.student_id, a.id FROM gamification_xptotal t JOIN candidates a ON a.kind = 'level_reached'
-        WHERE t.student_id = a.student_id AND t.organization_id = a.student_org AND t.course_id IS NULL
-          AND t.period = 'all' AND t.xp >= a.level_xp
+        SELECT a.student_id, a.id FROM candidates a
+        WHERE a.kind = 'level_reached' AND EXISTS (
+            SELECT 1 FROM gamification_xptotal t
+            WHERE t.organization_id = a.student_org AND t.course_id IS NULL AND t.period = 'all'
+              AND t.period_start = DATE '1970-01-01' AND t.student_id = a.student_id AND t.xp >= a.level_xp)
     """,
     Achievement.Kind.FIRST_COMPLETION: f"""
         SELECT a.student_id, a.id FROM candidates a
-        WHERE a.kind = 'first_completion' AND EXISTS (
+        WHERE a.kind = 'first_completion' AND a.completed_now AND EXISTS (
             SELECT 1 FROM analytics_learningevent e WHERE e.actor_id = a.student_id AND e.action = ANY({COMPLETE_LIST}))
     """,
     Achievement.Kind.PERFECT_QUIZ: f"""
         SELECT a.student_id, a.id FROM candidates a
-        WHERE a.kind = 'perfect_quiz' AND EXISTS (
+        WHERE a.kind = 'perfect_quiz' AND a.completed_now AND EXISTS (
             SELECT 1 FROM analytics_learningevent e
             WHERE e.actor_id = a.student_id AND e.action = 'quiz_submit' AND {SCORE_PERCENT} >= 100)
     """,
     Achievement.Kind.MODULE_COMPLETE: f"""
         SELECT a.student_id, a.id FROM candidates a
-        WHERE a.kind = 'module_complete' AND EXISTS (
+        WHERE a.kind = 'module_complete' AND a.completed_now AND EXISTS (
             SELECT 1
             FROM (SELECT DISTINCT e.item_id FROM analytics_learningevent e
                   WHERE e.actor_id = a.student_id AND e.item_id IS NOT NULL AND e.action = ANY({COMPLETE_LIST})) done
@@ -262,22 +271,23 @@ longest_streaks AS (
 """
 
 
-def achievements_award(*, student_ids: Iterable[int], now: datetime) -> list[tuple[int, str]]:
+def achievements_award(*, students: dict[int, bool], now: datetime) -> list[tuple[int, str]]:
     """Award every active achievement that these students now meet and have not earned yet; return (student, code)
-    of the new ones, each published after commit."""
-    students = sorted(set(student_ids))
+    of the new ones, each published after commit. `students` maps each student to whether completion-based
+    achievements need checking (they completed something since the last check)."""
     if not students:
         return []
+    ids = sorted(students)
     candidates = """
     candidates AS (
-        SELECT a.id, a.code, a.kind, a.threshold, u.id AS student_id, u.organization_id AS student_org,
-               %(base)s * a.threshold * (a.threshold - 1) / 2 AS level_xp
-        FROM gamification_achievement a
-        JOIN accounts_user u ON u.id = ANY(%(students)s)
-             AND (a.organization_id IS NULL OR a.organization_id = u.organization_id)
-        WHERE a.is_active
-          AND NOT EXISTS (SELECT 1 FROM gamification_studentachievement s
-                          WHERE s.achievement_id = a.id AND s.student_id = u.id)
+        SELECT a.id, a.code, a.kind, a.threshold, s.id AS student_id, s.completed_now,
+               u.organization_id AS student_org, %(base)s * a.threshold * (a.threshold - 1) / 2 AS level_xp
+        FROM unnest(%(students)s::bigint[], %(completed)s::boolean[]) AS s (id, completed_now)
+        JOIN accounts_user u ON u.id = s.id
+        JOIN gamification_achievement a
+          ON a.is_active AND (a.organization_id IS NULL OR a.organization_id = u.organization_id)
+        WHERE NOT EXISTS (SELECT 1 FROM gamification_studentachievement e
+                          WHERE e.achievement_id = a.id AND e.student_id = s.id)
     )
     """
     qualified = " UNION ".join(f"({sql})" for sql in QUALIFIERS.values())
@@ -297,7 +307,8 @@ def achievements_award(*, student_ids: Iterable[int], now: datetime) -> list[tup
         cursor.execute(
             statement,
             {
-                "students": students,
+                "students": ids,
+                "completed": [students[student] for student in ids],
                 "now": now,
                 "base": int(settings.GAMIFICATION_LEVEL_BASE_XP),
                 "min_xp": int(settings.GAMIFICATION_STREAK_MIN_DAILY_XP),
