@@ -16,8 +16,9 @@ Use a database of its own: the setup adds a whole school to it. The issue's bar:
    student so that XP spreads out; mostly material_view, some lesson/material completions, quiz attempts and
    quiz_submit with scores out of 10), in time order with time-ordered ids (analytics.importers.oulad
    .ordered_event_id), and stores them through analytics.services.events_store (COPY + one statement, rollups
-   updated) in chunks of `--chunk`. Then it awards XP with gamification.services.xp_award over one-day windows
-   (the default global rules of migration gamification/0002: view caps, score bonuses; achievements too), and
+   updated) in chunks of `--chunk`. Then it awards XP with gamification.services.xp_award_backfill (UTC days, as
+   `manage.py award_xp` does; the default global rules of migration gamification/0002: view caps, score bonuses;
+   achievements too), and
    ANALYZEs the tables it filled, as autovacuum soon would. Timings: generation, storage (events/s), award.
 2. Starts `gunicorn config.wsgi:application --workers 2` (sync workers; config.settings.local, DJANGO_DEBUG=false),
    as production does (docs/decisions/0002-process-model.md), gets a JWT for the teacher and for the student ranked
@@ -126,7 +127,7 @@ def populate(students: int, events: int, chunk: int, seed: int) -> None:
     from analytics.services import ResolvedEvent, events_store
     from analytics.validation import EventIn
     from classroom.models import Course, Enrollment, LearningItem, Module
-    from gamification.services import AwardOutcome, xp_award
+    from gamification.services import AwardOutcome, xp_award_backfill
 
     if Organization.objects.filter(slug=ORGANIZATION_SLUG).exists():
         raise SystemExit(f"organisation {ORGANIZATION_SLUG} exists already: use a fresh database or --skip-setup")
@@ -277,19 +278,18 @@ def populate(students: int, events: int, chunk: int, seed: int) -> None:
 
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE analytics_learningevent")
-    award = AwardOutcome()
-    level_ups = achievements = 0
     slowest = (0.0, "")
-    started = time.perf_counter()
-    for start, end in days:
-        window = time.perf_counter()
-        outcome = xp_award(start=start, end=end - timedelta(microseconds=1), now=datetime.now(UTC))
-        seconds = time.perf_counter() - window
-        slowest = max(slowest, (seconds, start.date().isoformat()))
-        award.events += outcome.events
-        award.xp += outcome.xp
-        level_ups += len(outcome.level_ups)
-        achievements += len(outcome.achievements)
+    started = last = time.perf_counter()
+
+    def window_done(day: Any, outcome: AwardOutcome) -> None:
+        nonlocal slowest, last
+        now_ = time.perf_counter()
+        slowest = max(slowest, (now_ - last, day.isoformat()))
+        last = now_
+
+    # The same backfill as `manage.py award_xp` (one UTC day per statement, the ledger re-analysed as it grows).
+    award = xp_award_backfill(start=days[0][0], end=days[-1][1], now=datetime.now(UTC), progress=window_done)
+    level_ups, achievements = len(award.level_ups), len(award.achievements)
     award_seconds = time.perf_counter() - started
     print(
         f"# xp_award: {DAYS} one-day windows in {award_seconds:.1f}s ({award.events / award_seconds:.0f} events/s; "

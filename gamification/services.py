@@ -3,7 +3,7 @@ achievements. Everything is set-based SQL over the event store; processing an ev
 the ledger holds one row per event (gamification_xpaward.event_id is unique)."""
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -177,6 +177,34 @@ def xp_award(*, start: datetime, end: datetime, now: datetime, actor_ids: Iterab
         if students:
             outcome.achievements = achievements_award(students=students, now=now)
     return outcome
+
+
+def xp_award_backfill(
+    *, start: datetime, end: datetime, now: datetime, progress: Callable[[date, AwardOutcome], None] | None = None
+) -> AwardOutcome:
+    """xp_award over [start, end) one UTC day at a time (bounded statements), for imports and rule changes.
+
+    The ledger grows fast during a backfill, and the planner, still believing it small, would scan it once per
+    event for the daily caps. So the ledger and totals are re-ANALYZEd whenever they have grown by half since the
+    last time (autovacuum would, later)."""
+    total = AwardOutcome()
+    analyzed_at = 0
+    day = start
+    while day < end:
+        following = min(day + timedelta(days=1), end)
+        outcome = xp_award(start=day, end=following - timedelta(microseconds=1), now=now)
+        total.events += outcome.events
+        total.xp += outcome.xp
+        total.level_ups += outcome.level_ups
+        total.achievements += outcome.achievements
+        if total.events > 1000 and total.events > 1.5 * analyzed_at:
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE gamification_xpaward, gamification_xptotal, gamification_studentachievement")
+            analyzed_at = total.events
+        if progress is not None:
+            progress(day.date(), outcome)
+        day = following
+    return total
 
 
 def rollup_xp_restore(first: date, last: date) -> None:

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from analytics.models import LearningEvent
-from gamification.services import xp_award
+from gamification.services import xp_award_backfill
 
 
 class Command(BaseCommand):
@@ -30,10 +30,6 @@ class Command(BaseCommand):
                 self.stdout.write("No events.")
                 return
             day = first.date()
-        events = xp = 0
-        while day <= now.date():
-            start = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
-            outcome = xp_award(start=start, end=start + timedelta(days=1) - timedelta(microseconds=1), now=now)
-            events, xp = events + outcome.events, xp + outcome.xp
-            day += timedelta(days=1)
-        self.stdout.write(f"Awarded {xp:,} XP for {events:,} events.")
+        start = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+        outcome = xp_award_backfill(start=start, end=now + timedelta(hours=1), now=now)
+        self.stdout.write(f"Awarded {outcome.xp:,} XP for {outcome.events:,} events.")
