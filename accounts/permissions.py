@@ -25,3 +25,17 @@ class IsPlatformOperator(BasePermission):
     def has_permission(self, request: Request, view: Any) -> bool:
         user = request.user
         return bool(user and user.is_authenticated and user.is_superuser)
+
+
+class IsStaffRole(BasePermission):
+    """Teachers and administrators: class- and school-level figures are not for students."""
+
+    message = "Only teachers and administrators may do this."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        return bool(
+            user
+            and user.is_authenticated
+            and (user.is_superuser or getattr(user, "role", None) in (Role.TEACHER, Role.ADMIN))
+        )

@@ -216,6 +216,43 @@ CASES = [
     # Gamification: a student is themselves by default; staff name a student they may see (else 400 / 404).
     *student_cases("gamification-progress", "gamification/progress"),
     *student_cases("analytics-weekly-xp", "analytics/weekly-xp"),
+    *student_cases("analytics-learning-heatmap", "analytics/learning/heatmap"),
+    # Class- and school-level analytics are for staff; a class outside a teacher's scope is 404 like a missing one.
+    Case(
+        "analytics-trends-engagement",
+        lambda s: "/api/v1/analytics/trends/engagement",
+        {"anonymous": 401, "student": 403, "teacher": 200, "admin": 200},
+    ),
+    Case(
+        "analytics-trends-engagement",
+        lambda s: f"/api/v1/analytics/trends/engagement?course={s.other_course.pk}",
+        {"anonymous": 401, "student": 403, "teacher": 404, "admin": 200},
+    ),
+    Case(
+        "analytics-trends-engagement",
+        lambda s: f"/api/v1/analytics/trends/engagement?course={s.foreign_course.pk}",
+        {"anonymous": 401, "student": 403, "teacher": 404, "admin": 404},
+    ),
+    Case(
+        "analytics-course-analytics",
+        lambda s: f"/api/v1/analytics/courses/{s.course.pk}/analytics",
+        {"anonymous": 401, "student": 403, "teacher": 200, "admin": 200},
+    ),
+    Case(
+        "analytics-course-analytics",
+        lambda s: f"/api/v1/analytics/courses/{s.other_course.pk}/analytics",
+        {"anonymous": 401, "student": 403, "teacher": 404, "admin": 200},
+    ),
+    Case(
+        "analytics-course-analytics",
+        lambda s: f"/api/v1/analytics/courses/{s.foreign_course.pk}/analytics",
+        {"anonymous": 401, "student": 403, "teacher": 404, "admin": 404},
+    ),
+    Case(
+        "analytics-course-analytics",
+        lambda s: f"/api/v1/analytics/courses/{MISSING_ID}/analytics",
+        {"anonymous": 401, "student": 403, "teacher": 404, "admin": 404},
+    ),
     Case(
         "gamification-leaderboard",
         lambda s: "/api/v1/gamification/leaderboard",
@@ -280,6 +317,10 @@ FORBIDDEN_VS_MISSING = [
     ("/api/v1/courses/{0.foreign_course.pk}/items/", "/api/v1/courses/{missing}/items/"),
     ("/api/v1/gamification/progress?student={0.foreign_student.pk}", "/api/v1/gamification/progress?student={missing}"),
     ("/api/v1/analytics/weekly-xp?student={0.other_student.pk}", "/api/v1/analytics/weekly-xp?student={missing}"),
+    (
+        "/api/v1/analytics/learning/heatmap?student={0.foreign_student.pk}",
+        "/api/v1/analytics/learning/heatmap?student={missing}",
+    ),
     (
         "/api/v1/gamification/leaderboard?course={0.foreign_course.pk}",
         "/api/v1/gamification/leaderboard?course={missing}",

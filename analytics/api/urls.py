@@ -1,8 +1,15 @@
 from django.urls import path
 
-from analytics.api import views
+from analytics.api import metrics, views
 
 urlpatterns = [
     path("events/", views.EventIngestView.as_view(), name="events-ingest"),
     path("events/batch/", views.EventBatchIngestView.as_view(), name="events-ingest-batch"),
+    path("analytics/trends/engagement", metrics.EngagementTrendView.as_view(), name="analytics-trends-engagement"),
+    path("analytics/learning/heatmap", metrics.LearningHeatmapView.as_view(), name="analytics-learning-heatmap"),
+    path(
+        "analytics/courses/<int:course_pk>/analytics",
+        metrics.CourseAnalyticsView.as_view(),
+        name="analytics-course-analytics",
+    ),
 ]

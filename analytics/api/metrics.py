@@ -1,0 +1,118 @@
+"""Analytics reads. The requester is request.user; a course or student named in the query is a filter that must be
+within their scope (classroom.selectors), never what grants access: outside it, 404 as if it did not exist."""
+
+from typing import cast
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import Role, User
+from accounts.permissions import IsStaffRole
+from analytics import selectors
+from analytics.daterange import MAX_DAYS, DateRange, parse_days
+from classroom.api.scoping import scoped_get_or_404
+from classroom.models import Course
+from classroom.selectors import visible_courses, visible_students
+
+DAYS = OpenApiParameter("days", int, description=f"1 to {MAX_DAYS} days ending today (default 30).")
+STUDENT = OpenApiParameter("student", int, description="Staff: a student they may see. Students: themselves.")
+COURSE = OpenApiParameter("course", int, description="Only this course (one the requester may see).")
+
+
+def _zone(user: User, course: Course | None = None) -> ZoneInfo:
+    if course is not None:
+        return ZoneInfo(course.time_zone)
+    return ZoneInfo(user.organization.time_zone if user.organization else "UTC")
+
+
+def _int(request: Request, name: str) -> int | None:
+    value = request.query_params.get(name)
+    if value is None or value == "":
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise ValidationError({name: ["Must be a positive integer id."]})
+    return int(value)
+
+
+def _reject_unknown(request: Request, allowed: set[str]) -> None:
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        raise ValidationError(
+            {name: [f"Unknown parameter; allowed: {', '.join(sorted(allowed))}."] for name in unknown}
+        )
+
+
+@extend_schema(tags=["analytics"], parameters=[DAYS, COURSE], responses=OpenApiTypes.OBJECT)
+class EngagementTrendView(APIView):
+    """Daily active students, events and active minutes over the requester's classes (teachers) or school
+    (administrators), with the growth between the first and the last week."""
+
+    permission_classes = [IsStaffRole]
+
+    def get(self, request: Request) -> Response:
+        _reject_unknown(request, {"days", "course"})
+        user = cast(User, request.user)
+        days = parse_days(request.query_params.get("days"), default=30, maximum=365)
+        courses = visible_courses(user)
+        course_id = _int(request, "course")
+        if course_id is not None:
+            courses = courses.filter(pk=scoped_get_or_404(courses, course_id).pk)
+        period = DateRange.last_days(days, now=timezone.now(), zone=_zone(user))
+        points = selectors.engagement_trend(course_ids=courses.values_list("pk", flat=True), period=period)
+        return Response(
+            {
+                "as_of": period.now,
+                "days": days,
+                "total_events": sum(point["events"] for point in points),
+                "peak_active_students": max((point["active_students"] for point in points), default=0),
+                "growth_percent": selectors.growth_percent(points, "events"),
+                "daily": points,
+            }
+        )
+
+
+@extend_schema(tags=["analytics"], parameters=[DAYS, STUDENT], responses=OpenApiTypes.OBJECT)
+class LearningHeatmapView(APIView):
+    """One student's activity per day: events, active minutes and XP (zero-filled)."""
+
+    def get(self, request: Request) -> Response:
+        _reject_unknown(request, {"days", "student"})
+        user = cast(User, request.user)
+        days = parse_days(request.query_params.get("days"), default=90, maximum=MAX_DAYS)
+        student_id = _int(request, "student")
+        if student_id is None:
+            if user.role != Role.STUDENT:
+                raise ValidationError({"student": ["Required: the id of a student you may see."]})
+            student_id = user.pk
+        student = cast(User, scoped_get_or_404(visible_students(user), student_id))
+        period = DateRange.last_days(days, now=timezone.now(), zone=_zone(student))
+        return Response(
+            {
+                "student": student.pk,
+                "as_of": period.now,
+                "days": days,
+                "heatmap": selectors.learning_heatmap(student_id=student.pk, period=period),
+            }
+        )
+
+
+@extend_schema(tags=["analytics"], parameters=[DAYS], responses=OpenApiTypes.OBJECT)
+class CourseAnalyticsView(APIView):
+    """One class over the last `days` days: enrolment and engagement, events, completions, XP, average score, the
+    daily engagement trend, assignment timeliness (on time / late / missing / excused) and the score distribution."""
+
+    permission_classes = [IsStaffRole]
+
+    def get(self, request: Request, course_pk: int) -> Response:
+        _reject_unknown(request, {"days"})
+        user = cast(User, request.user)
+        course = cast(Course, scoped_get_or_404(visible_courses(user), course_pk))
+        days = parse_days(request.query_params.get("days"), default=30, maximum=365)
+        period = DateRange.last_days(days, now=timezone.now(), zone=_zone(user, course))
+        return Response(selectors.course_analytics(course=course, period=period))

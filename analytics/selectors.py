@@ -1,0 +1,157 @@
+"""Metric selectors: one per chart, each reading the rollups for a DateRange and returning zero-filled buckets. The
+API, the pages and the reports call these; who may ask about which course or student is settled before (by
+classroom.selectors), so these take already-checked ids."""
+
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, QuerySet, Sum
+from django.db.models.functions import Trunc
+
+from analytics.daterange import DateRange
+from analytics.models import StudentDailyRollup
+from classroom.models import Course, Enrollment, LearningItem, Submission
+
+SCORE_BANDS = [(low, low + 10) for low in range(0, 100, 10)]  # 0-10 % ... 90-100 % (100 % falls in the last)
+
+
+def _bucket(period: DateRange) -> Any:
+    return Trunc("day", period.interval, output_field=StudentDailyRollup._meta.get_field("day"))
+
+
+def engagement_trend(*, course_ids: Iterable[int] | QuerySet[Any], period: DateRange) -> list[dict[str, Any]]:
+    """Per bucket: distinct active students, events and active minutes over the courses (a student active in two
+    of them counts once). `course_ids` may be a subquery (values_list of a selector)."""
+    in_range = StudentDailyRollup.objects.filter(course_id__in=course_ids, day__range=(period.first, period.last))
+    rows = {
+        row["bucket"]: row
+        for row in in_range.annotate(bucket=_bucket(period))
+        .values("bucket")
+        .annotate(
+            active_students=Count("student_id", distinct=True),
+            events=Sum("events"),
+            active_seconds=Sum("active_seconds"),
+        )
+    }
+    return [
+        {
+            "date": bucket,
+            "active_students": rows.get(bucket, {}).get("active_students", 0),
+            "events": rows.get(bucket, {}).get("events") or 0,
+            "active_minutes": round((rows.get(bucket, {}).get("active_seconds") or 0) / 60, 1),
+        }
+        for bucket in period.buckets()
+    ]
+
+
+def growth_percent(points: list[dict[str, Any]], key: str, width: int = 7) -> float | None:
+    """Change of `key` between the first and the last `width` buckets, in percent; None when it cannot be said
+    (too short a series, or nothing in the first part)."""
+    if len(points) < 2 * width:
+        return None
+    before = sum(point[key] for point in points[:width])
+    after = sum(point[key] for point in points[-width:])
+    return None if before == 0 else round(100 * (after - before) / before, 1)
+
+
+def learning_heatmap(*, student_id: int, period: DateRange) -> list[dict[str, Any]]:
+    """Per day (each course's own calendar): events, active minutes and XP of one student over all their courses."""
+    rows = {
+        row["day"]: row
+        for row in StudentDailyRollup.objects.filter(student_id=student_id, day__range=(period.first, period.last))
+        .values("day")
+        .annotate(events=Sum("events"), active_seconds=Sum("active_seconds"), xp=Sum("xp"))
+    }
+    return [
+        {
+            "date": day,
+            "events": rows.get(day, {}).get("events") or 0,
+            "active_minutes": round((rows.get(day, {}).get("active_seconds") or 0) / 60, 1),
+            "xp": rows.get(day, {}).get("xp") or 0,
+        }
+        for day in period.buckets()
+    ]
+
+
+def assignment_timeliness(*, course: Course, period: DateRange) -> dict[str, int]:
+    """For every assignment and quiz of the course due in the range and already due at `now`, and every student
+    actively enrolled: on time, late, missing (no submission, or marked missing) or excused, by the latest attempt."""
+    due = list(
+        LearningItem.objects.filter(
+            module__course=course,
+            kind__in=[LearningItem.Kind.ASSIGNMENT, LearningItem.Kind.QUIZ],
+            due_at__gte=period.start(),
+            due_at__lt=min(period.end(), period.now),
+        ).values_list("id", flat=True)
+    )
+    students = list(
+        Enrollment.objects.filter(
+            course=course, role=Enrollment.Role.STUDENT, status=Enrollment.Status.ACTIVE
+        ).values_list("user_id", flat=True)
+    )
+    latest: dict[tuple[int, int], str] = {}
+    for item_id, student_id, state in (
+        Submission.objects.filter(item_id__in=due, student_id__in=students)
+        .order_by("item_id", "student_id", "attempt")
+        .values_list("item_id", "student_id", "state")
+    ):
+        latest[(item_id, student_id)] = state  # the last attempt wins
+    counts = {"on_time": 0, "late": 0, "missing": 0, "excused": 0}
+    for item_id in due:
+        for student_id in students:
+            counts[latest.get((item_id, student_id), Submission.State.MISSING)] += 1
+    counts["expected"] = len(due) * len(students)
+    return counts
+
+
+def score_distribution(*, course: Course, period: DateRange) -> list[dict[str, Any]]:
+    """Scored submissions handed in during the range, by percentage band of 10."""
+    percents = [
+        Decimal(100) * score / maximum
+        for score, maximum in Submission.objects.filter(
+            item__module__course=course,
+            score__isnull=False,
+            max_points__gt=0,
+            submitted_at__gte=period.start(),
+            submitted_at__lt=period.end(),
+        ).values_list("score", "max_points")
+        if score is not None and maximum  # both guaranteed by the filter; said again for the type checker
+    ]
+    bands = []
+    for low, high in SCORE_BANDS:
+        inside = [p for p in percents if low <= p < high or (high == 100 and p == 100)]
+        bands.append({"from_percent": low, "to_percent": high, "submissions": len(inside)})
+    return bands
+
+
+def course_analytics(*, course: Course, period: DateRange) -> dict[str, Any]:
+    trend = engagement_trend(course_ids=[course.pk], period=period)
+    enrolled = Enrollment.objects.filter(
+        course=course, role=Enrollment.Role.STUDENT, status=Enrollment.Status.ACTIVE
+    ).count()
+    totals = StudentDailyRollup.objects.filter(course=course, day__range=(period.first, period.last)).aggregate(
+        active_students=Count("student_id", distinct=True),
+        events=Sum("events"),
+        completed=Sum("items_completed"),
+        score_sum=Sum("score_sum"),
+        score_count=Sum("score_count"),
+        xp=Sum("xp"),
+    )
+    score_count = totals["score_count"] or 0
+    return {
+        "course": course.pk,
+        "first_day": period.first,
+        "last_day": period.last,
+        "as_of": period.now,
+        "students_enrolled": enrolled,
+        "active_students": totals["active_students"],
+        "engagement_rate": round(100 * totals["active_students"] / enrolled, 1) if enrolled else None,
+        "events": totals["events"] or 0,
+        "items_completed": totals["completed"] or 0,
+        "xp": totals["xp"] or 0,
+        "average_score_percent": round(float(totals["score_sum"]) / score_count, 1) if score_count else None,
+        "engagement": trend,
+        "assignment_timeliness": assignment_timeliness(course=course, period=period),
+        "score_distribution": score_distribution(course=course, period=period),
+    }

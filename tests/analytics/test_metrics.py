@@ -1,0 +1,162 @@
+"""Metric selectors and their endpoints: hand-computed numbers for a fixed fixture (explicit times, a course in New
+York in a London school), pinned query counts, and bad input."""
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import uuid4
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.utils import timezone
+
+from analytics import selectors
+from analytics.daterange import DateRange
+from analytics.partitions import forget_known_partitions
+from analytics.services import events_ingest
+from classroom.models import LearningItem, Submission
+from tests.conftest import School, client_for
+from tests.factories import LearningItemFactory, ModuleFactory, SubmissionFactory
+
+NOW = datetime(2026, 3, 31, 18, 0, tzinfo=UTC)
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+@pytest.fixture
+def activity(school: School, django_capture_on_commit_callbacks: Any) -> dict[str, Any]:
+    forget_known_partitions()
+    school.course.time_zone = "America/New_York"
+    school.course.save()
+    assignment = LearningItemFactory.create(
+        module=ModuleFactory.create(course=school.course),
+        kind=LearningItem.Kind.ASSIGNMENT,
+        max_points=Decimal(10),
+        due_at=datetime(2026, 3, 30, 12, 0, tzinfo=UTC),
+    )
+    SubmissionFactory.create(
+        item=assignment,
+        student=school.student,
+        submitted_at=datetime(2026, 3, 30, 11, 0, tzinfo=UTC),
+        state=Submission.State.ON_TIME,
+        score=Decimal(8),
+        max_points=Decimal(10),
+    )
+
+    def post(student: Any, when: str, action: str, **metadata: Any) -> None:
+        body = {"event_id": str(uuid4()), "action": action, "timestamp": when, "course": school.course.pk}
+        body.update(item=school.item.pk, metadata=metadata)
+        with django_capture_on_commit_callbacks(execute=True):  # XP is awarded after commit
+            assert events_ingest(items=[body], principal=student, now=NOW, horizon=None).accepted == 1
+
+    # 30 March 02:30 UTC is 22:30 on the 29th in New York (EDT): the course's day is the 29th.
+    post(school.student, "2026-03-30T02:30:00Z", "material_view", duration=600)  # 2 XP (default rule)
+    post(school.student, "2026-03-31T12:00:00Z", "lesson_complete", duration=1200)  # 20 XP
+    post(school.classmate, "2026-03-31T13:00:00Z", "quiz_submit", duration=300, score=8, max_score=10)  # 10 + 5
+    return {"assignment": assignment}
+
+
+def period(days: int = 3) -> DateRange:
+    return DateRange.last_days(days, now=NOW, zone=NEW_YORK)
+
+
+def test_engagement_trend_counts_each_student_once_per_course_day(school: School, activity: Any) -> None:
+    points = selectors.engagement_trend(course_ids=[school.course.pk, school.other_course.pk], period=period())
+    assert points == [
+        {"date": date(2026, 3, 29), "active_students": 1, "events": 1, "active_minutes": 10.0},
+        {"date": date(2026, 3, 30), "active_students": 0, "events": 0, "active_minutes": 0.0},
+        {"date": date(2026, 3, 31), "active_students": 2, "events": 2, "active_minutes": 25.0},
+    ]
+
+
+def test_weekly_buckets_start_on_monday(school: School, activity: Any) -> None:
+    weekly = DateRange(date(2026, 3, 23), date(2026, 4, 5), NEW_YORK, NOW, "week")
+    points = selectors.engagement_trend(course_ids=[school.course.pk], period=weekly)
+    assert [(p["date"], p["active_students"], p["events"]) for p in points] == [
+        (date(2026, 3, 23), 1, 1),  # the 29th is a Sunday
+        (date(2026, 3, 30), 2, 2),
+    ]
+
+
+def test_learning_heatmap_has_events_minutes_and_xp_per_day(school: School, activity: Any) -> None:
+    assert selectors.learning_heatmap(student_id=school.student.pk, period=period()) == [
+        {"date": date(2026, 3, 29), "events": 1, "active_minutes": 10.0, "xp": 2},
+        {"date": date(2026, 3, 30), "events": 0, "active_minutes": 0.0, "xp": 0},
+        {"date": date(2026, 3, 31), "events": 1, "active_minutes": 20.0, "xp": 20},
+    ]
+
+
+def test_course_analytics_by_hand(school: School, activity: Any) -> None:
+    answer = selectors.course_analytics(course=school.course, period=period())
+    assert answer["students_enrolled"] == 2
+    assert answer["active_students"] == 2
+    assert answer["engagement_rate"] == 100.0
+    assert answer["events"] == 3
+    assert answer["items_completed"] == 2  # the lesson and the quiz, one distinct item each that day
+    assert answer["xp"] == 2 + 20 + 15
+    assert answer["average_score_percent"] == 80.0
+    # the assignment was due on the 30th: the student handed it in on time, the classmate did not
+    assert answer["assignment_timeliness"] == {"on_time": 1, "late": 0, "missing": 1, "excused": 0, "expected": 2}
+    bands = {band["from_percent"]: band["submissions"] for band in answer["score_distribution"]}
+    assert bands[80] == 1 and sum(bands.values()) == 1
+
+
+@pytest.mark.parametrize(
+    ("url", "queries"),
+    [
+        ("/api/v1/analytics/trends/engagement?days=30", 1),
+        ("/api/v1/analytics/courses/{course}/analytics?days=30", 7),
+        ("/api/v1/analytics/learning/heatmap?days=30&student={student}", 3),
+    ],
+)
+def test_query_counts_are_pinned(school: School, url: str, queries: int, django_assert_num_queries: Any) -> None:
+    client = client_for(school.teacher)
+    with django_assert_num_queries(queries):
+        response = client.get(url.format(course=school.course.pk, student=school.student.pk))
+    assert response.status_code == 200, response.content
+
+
+def test_endpoints_answer_with_todays_activity(school: School, django_capture_on_commit_callbacks: Any) -> None:
+    body = {
+        "event_id": str(uuid4()),
+        "action": "lesson_complete",
+        "timestamp": timezone.now().isoformat(),
+        "course": school.course.pk,
+        "metadata": {"duration": 120},
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client_for(school.student).post("/api/v1/events/", body, format="json").status_code == 201
+    trend = client_for(school.teacher).get("/api/v1/analytics/trends/engagement?days=7").json()
+    assert (trend["total_events"], trend["daily"][-1]["active_students"], len(trend["daily"])) == (1, 1, 7)
+    heatmap = client_for(school.student).get("/api/v1/analytics/learning/heatmap?days=7").json()
+    assert heatmap["heatmap"][-1] == {
+        "date": heatmap["heatmap"][-1]["date"],
+        "events": 1,
+        "active_minutes": 2.0,
+        "xp": 20,
+    }
+    course = client_for(school.admin).get(f"/api/v1/analytics/courses/{school.course.pk}/analytics?days=7").json()
+    assert (course["events"], course["active_students"], course["students_enrolled"]) == (1, 1, 2)
+
+
+@pytest.mark.parametrize(
+    ("url", "field"),
+    [
+        ("/api/v1/analytics/trends/engagement?days=0", "days"),
+        ("/api/v1/analytics/trends/engagement?days=366", "days"),
+        ("/api/v1/analytics/trends/engagement?days=week", "days"),
+        ("/api/v1/analytics/trends/engagement?course=abc", "course"),
+        ("/api/v1/analytics/trends/engagement?timeframe=7d", "timeframe"),
+        ("/api/v1/analytics/learning/heatmap?days=367&student={student}", "days"),
+        ("/api/v1/analytics/learning/heatmap?student=x", "student"),
+        ("/api/v1/analytics/courses/{course}/analytics?days=-1", "days"),
+    ],
+)
+def test_bad_parameters_are_400_naming_them(school: School, url: str, field: str) -> None:
+    response = client_for(school.admin).get(url.format(course=school.course.pk, student=school.student.pk))
+    assert response.status_code == 400
+    assert field in response.json()
+    assert (
+        "allowed" in str(response.json()[field])
+        or "from 1 to" in str(response.json()[field])
+        or "id" in str(response.json()[field])
+    )
