@@ -3,14 +3,16 @@ API, the pages and the reports call these; who may ask about which course or stu
 classroom.selectors), so these take already-checked ids."""
 
 from collections.abc import Iterable
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Trunc
 
 from analytics.daterange import DateRange
-from analytics.models import StudentDailyRollup
+from analytics.models import LearningEvent, StudentDailyRollup
 from classroom.models import Course, Enrollment, LearningItem, Submission
 
 SCORE_BANDS = [(low, low + 10) for low in range(0, 100, 10)]  # 0-10 % ... 90-100 % (100 % falls in the last)
@@ -154,4 +156,66 @@ def course_analytics(*, course: Course, period: DateRange) -> dict[str, Any]:
         "engagement": trend,
         "assignment_timeliness": assignment_timeliness(course=course, period=period),
         "score_distribution": score_distribution(course=course, period=period),
+    }
+
+
+def realtime(*, course_ids: Iterable[int] | QuerySet[Any], now: datetime, zone: ZoneInfo) -> dict[str, Any]:
+    """Straight from the event store (the rollups are per day): learners active in the last 5 minutes, the last 10
+    events and today's count, over the courses in scope."""
+    events = LearningEvent.objects.filter(course_id__in=course_ids, occurred_at__lte=now)
+    today = datetime.combine(now.astimezone(zone).date(), time(), tzinfo=zone)
+    recent = events.filter(occurred_at__gte=now - timedelta(minutes=5))
+    return {
+        "as_of": now,
+        "active_last_5_minutes": recent.values("actor_id").distinct().count(),
+        "events_today": events.filter(occurred_at__gte=today).count(),
+        "recent_activities": [
+            {"occurred_at": occurred_at, "action": action, "course": course_id, "item": item_id, "student": actor_id}
+            for occurred_at, action, course_id, item_id, actor_id in events.filter(
+                occurred_at__gte=now - timedelta(days=1)
+            )
+            .order_by("-occurred_at")
+            .values_list("occurred_at", "action", "course_id", "item_id", "actor_id")[:10]
+        ],
+    }
+
+
+def overview(*, course_ids: Iterable[int] | QuerySet[Any], period: DateRange) -> dict[str, Any]:
+    """The headline figures of a set of classes over a period."""
+    enrolments = Enrollment.objects.filter(course_id__in=course_ids, role=Enrollment.Role.STUDENT)
+    active_enrolments = enrolments.filter(status=Enrollment.Status.ACTIVE)
+    students_total = active_enrolments.values("user_id").distinct().count()
+    rollups = StudentDailyRollup.objects.filter(course_id__in=course_ids, day__range=(period.first, period.last))
+    totals = rollups.aggregate(
+        active_students=Count("student_id", distinct=True),
+        events=Sum("events"),
+        score_sum=Sum("score_sum"),
+        score_count=Sum("score_count"),
+    )
+    attending = rollups.values("student_id", "course_id").distinct().count()
+    submissions = Submission.objects.filter(
+        item__module__course_id__in=course_ids, submitted_at__gte=period.start(), submitted_at__lt=period.end()
+    ).aggregate(
+        handed_in=Count("id"),
+        late=Count("id", filter=Q(state=Submission.State.LATE)),
+        graded=Count("id", filter=Q(score__isnull=False)),
+    )
+    score_count = totals["score_count"] or 0
+    active_classes = rollups.values("course_id").distinct().count()
+    return {
+        "as_of": period.now,
+        "first_day": period.first,
+        "last_day": period.last,
+        "students_total": students_total,
+        "students_active": totals["active_students"],
+        "classes_total": Course.objects.filter(pk__in=course_ids).count(),
+        "classes_active": active_classes,
+        "events": totals["events"] or 0,
+        "average_score_percent": round(float(totals["score_sum"]) / score_count, 1) if score_count else None,
+        "engagement_rate": round(100 * totals["active_students"] / students_total, 1) if students_total else None,
+        # share of (student, class) enrolments with any activity in the period
+        "attendance_rate": (
+            round(100 * attending / active_enrolments.count(), 1) if active_enrolments.exists() else None
+        ),
+        "assignments": submissions,
     }

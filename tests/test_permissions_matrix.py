@@ -234,6 +234,36 @@ CASES = [
         {"anonymous": 401, "student": 403, "teacher": 404, "admin": 404},
     ),
     Case(
+        "analytics-realtime",
+        lambda s: "/api/v1/analytics/realtime",
+        {"anonymous": 401, "student": 403, "teacher": 200, "admin": 200},
+    ),
+    Case(
+        "analytics-realtime",
+        lambda s: f"/api/v1/analytics/realtime?course={s.other_course.pk}",
+        {"anonymous": 401, "student": 403, "teacher": 404, "admin": 200},
+    ),
+    Case(
+        "analytics-realtime",
+        lambda s: f"/api/v1/analytics/realtime?course={s.foreign_course.pk}",
+        {"anonymous": 401, "student": 403, "teacher": 404, "admin": 404},
+    ),
+    Case(
+        "analytics-overview",
+        lambda s: "/api/v1/analytics/overview",
+        {"anonymous": 401, "student": 403, "teacher": 200, "admin": 200},
+    ),
+    Case(
+        "analytics-overview",
+        lambda s: f"/api/v1/analytics/overview?course={s.other_course.pk}",
+        {"anonymous": 401, "student": 403, "teacher": 404, "admin": 200},
+    ),
+    Case(
+        "analytics-overview",
+        lambda s: f"/api/v1/analytics/overview?course={s.foreign_course.pk}",
+        {"anonymous": 401, "student": 403, "teacher": 404, "admin": 404},
+    ),
+    Case(
         "analytics-course-analytics",
         lambda s: f"/api/v1/analytics/courses/{s.course.pk}/analytics",
         {"anonymous": 401, "student": 403, "teacher": 200, "admin": 200},

@@ -1,7 +1,7 @@
 """Analytics reads. The requester is request.user; a course or student named in the query is a filter that must be
 within their scope (classroom.selectors), never what grants access: outside it, 404 as if it did not exist."""
 
-from typing import cast
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
@@ -57,14 +57,9 @@ class EngagementTrendView(APIView):
 
     def get(self, request: Request) -> Response:
         _reject_unknown(request, {"days", "course"})
-        user = cast(User, request.user)
         days = parse_days(request.query_params.get("days"), default=30, maximum=365)
-        courses = visible_courses(user)
-        course_id = _int(request, "course")
-        if course_id is not None:
-            courses = courses.filter(pk=scoped_get_or_404(courses, course_id).pk)
-        period = DateRange.last_days(days, now=timezone.now(), zone=_zone(user))
-        points = selectors.engagement_trend(course_ids=courses.values_list("pk", flat=True), period=period)
+        period = DateRange.last_days(days, now=timezone.now(), zone=_zone(cast(User, request.user)))
+        points = selectors.engagement_trend(course_ids=_scoped_courses(request), period=period)
         return Response(
             {
                 "as_of": period.now,
@@ -116,3 +111,41 @@ class CourseAnalyticsView(APIView):
         days = parse_days(request.query_params.get("days"), default=30, maximum=365)
         period = DateRange.last_days(days, now=timezone.now(), zone=_zone(user, course))
         return Response(selectors.course_analytics(course=course, period=period))
+
+
+def _scoped_courses(request: Request) -> Any:
+    """The requester's classes, or the one named by `course` (404 outside the scope)."""
+    courses = visible_courses(cast(User, request.user))
+    course_id = _int(request, "course")
+    if course_id is not None:
+        courses = courses.filter(pk=scoped_get_or_404(courses, course_id).pk)
+    return courses.values_list("pk", flat=True)
+
+
+@extend_schema(tags=["analytics"], parameters=[COURSE], responses=OpenApiTypes.OBJECT)
+class RealtimeView(APIView):
+    """Learners active in the last 5 minutes, the 10 latest events and today's count, over the requester's classes."""
+
+    permission_classes = [IsStaffRole]
+
+    def get(self, request: Request) -> Response:
+        _reject_unknown(request, {"course"})
+        return Response(
+            selectors.realtime(
+                course_ids=_scoped_courses(request), now=timezone.now(), zone=_zone(cast(User, request.user))
+            )
+        )
+
+
+@extend_schema(tags=["analytics"], parameters=[DAYS, COURSE], responses=OpenApiTypes.OBJECT)
+class OverviewView(APIView):
+    """Students (total, active), classes (total, active), events, average score, engagement and attendance rates,
+    and assignment statistics over the requester's classes for the last `days` days."""
+
+    permission_classes = [IsStaffRole]
+
+    def get(self, request: Request) -> Response:
+        _reject_unknown(request, {"days", "course"})
+        days = parse_days(request.query_params.get("days"), default=30, maximum=365)
+        period = DateRange.last_days(days, now=timezone.now(), zone=_zone(cast(User, request.user)))
+        return Response(selectors.overview(course_ids=_scoped_courses(request), period=period))

@@ -6,6 +6,8 @@ urlpatterns = [
     path("events/", views.EventIngestView.as_view(), name="events-ingest"),
     path("events/batch/", views.EventBatchIngestView.as_view(), name="events-ingest-batch"),
     path("analytics/trends/engagement", metrics.EngagementTrendView.as_view(), name="analytics-trends-engagement"),
+    path("analytics/realtime", metrics.RealtimeView.as_view(), name="analytics-realtime"),
+    path("analytics/overview", metrics.OverviewView.as_view(), name="analytics-overview"),
     path("analytics/learning/heatmap", metrics.LearningHeatmapView.as_view(), name="analytics-learning-heatmap"),
     path(
         "analytics/courses/<int:course_pk>/analytics",

@@ -106,6 +106,8 @@ def test_course_analytics_by_hand(school: School, activity: Any) -> None:
         ("/api/v1/analytics/trends/engagement?days=30", 1),
         ("/api/v1/analytics/courses/{course}/analytics?days=30", 7),
         ("/api/v1/analytics/learning/heatmap?days=30&student={student}", 3),
+        ("/api/v1/analytics/overview?days=30", 8),
+        ("/api/v1/analytics/realtime", 3),
     ],
 )
 def test_query_counts_are_pinned(school: School, url: str, queries: int, django_assert_num_queries: Any) -> None:
@@ -160,3 +162,31 @@ def test_bad_parameters_are_400_naming_them(school: School, url: str, field: str
         or "from 1 to" in str(response.json()[field])
         or "id" in str(response.json()[field])
     )
+
+
+def test_overview_by_hand(school: School, activity: Any) -> None:
+    answer = selectors.overview(course_ids=[school.course.pk], period=period())
+    assert {key: answer[key] for key in answer if key not in ("as_of", "first_day", "last_day")} == {
+        "students_total": 2,
+        "students_active": 2,
+        "classes_total": 1,
+        "classes_active": 1,
+        "events": 3,
+        "average_score_percent": 80.0,
+        "engagement_rate": 100.0,
+        "attendance_rate": 100.0,
+        "assignments": {"handed_in": 1, "late": 0, "graded": 1},
+    }
+
+
+def test_realtime_by_hand(school: School, activity: Any) -> None:
+    # three minutes after the classmate's quiz; New York's 31 March began at 04:00 UTC
+    answer = selectors.realtime(
+        course_ids=[school.course.pk], now=datetime(2026, 3, 31, 13, 3, tzinfo=UTC), zone=NEW_YORK
+    )
+    assert answer["active_last_5_minutes"] == 1
+    assert answer["events_today"] == 2
+    assert [(a["action"], a["student"]) for a in answer["recent_activities"]] == [
+        ("quiz_submit", school.classmate.pk),
+        ("lesson_complete", school.student.pk),
+    ]
