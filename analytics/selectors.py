@@ -219,3 +219,34 @@ def overview(*, course_ids: Iterable[int] | QuerySet[Any], period: DateRange) ->
         ),
         "assignments": submissions,
     }
+
+
+def learning_activity(*, student_id: int, period: DateRange) -> dict[str, Any]:
+    """One student's learning over a period: sessions (distinct session ids in the event store), active minutes,
+    items viewed and completed (distinct per day, summed), events and XP (from the rollups)."""
+    totals = StudentDailyRollup.objects.filter(student_id=student_id, day__range=(period.first, period.last)).aggregate(
+        events=Sum("events"),
+        active_seconds=Sum("active_seconds"),
+        viewed=Sum("items_viewed"),
+        completed=Sum("items_completed"),
+        xp=Sum("xp"),
+        active_days=Count("day", distinct=True),
+    )
+    sessions = (
+        LearningEvent.objects.filter(actor_id=student_id, occurred_at__gte=period.start(), occurred_at__lt=period.end())
+        .exclude(session_id="")
+        .values("session_id")
+        .distinct()
+        .count()
+    )
+    active_minutes = round((totals["active_seconds"] or 0) / 60, 1)
+    return {
+        "sessions": sessions,
+        "active_minutes": active_minutes,
+        "average_session_minutes": round(active_minutes / sessions, 1) if sessions else None,
+        "active_days": totals["active_days"],
+        "events": totals["events"] or 0,
+        "materials_viewed": totals["viewed"] or 0,
+        "materials_completed": totals["completed"] or 0,
+        "xp_earned": totals["xp"] or 0,
+    }

@@ -217,6 +217,7 @@ CASES = [
     *student_cases("gamification-progress", "gamification/progress"),
     *student_cases("analytics-weekly-xp", "analytics/weekly-xp"),
     *student_cases("analytics-learning-heatmap", "analytics/learning/heatmap"),
+    *student_cases("analytics-learning-overview", "analytics/learning/overview"),
     # Class- and school-level analytics are for staff; a class outside a teacher's scope is 404 like a missing one.
     Case(
         "analytics-trends-engagement",

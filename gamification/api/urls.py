@@ -6,4 +6,5 @@ urlpatterns = [
     path("gamification/progress", views.ProgressView.as_view(), name="gamification-progress"),
     path("gamification/leaderboard", views.LeaderboardView.as_view(), name="gamification-leaderboard"),
     path("analytics/weekly-xp", views.WeeklyXpView.as_view(), name="analytics-weekly-xp"),
+    path("analytics/learning/overview", views.LearningOverviewView.as_view(), name="analytics-learning-overview"),
 ]

@@ -2,6 +2,7 @@
 outside the requester's scope is 404, like one that does not exist); the actor is always request.user."""
 
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -12,11 +13,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Role, User
+from analytics.daterange import DateRange
+from analytics.selectors import learning_activity
 from classroom.api.scoping import scoped_get_or_404
 from classroom.models import Course
 from classroom.selectors import visible_courses, visible_students
 from gamification import selectors
 from gamification.api.serializers import LeaderboardQuery, ProgressQuery, WeeklyXpQuery
+from gamification.levels import level_progress
+from gamification.models import StudentAchievement
 
 
 def _query(serializer_class: Any, request: Request) -> dict[str, Any]:
@@ -85,4 +90,35 @@ class LeaderboardView(APIView):
                 limit=query["limit"],
                 now=timezone.now(),
             )
+        )
+
+
+@extend_schema(tags=["analytics"], parameters=[ProgressQuery], responses=OpenApiTypes.OBJECT)
+class LearningOverviewView(APIView):
+    """A student's last `days` days: sessions and their length, materials viewed and completed, XP earned, and now:
+    level, streak and achievements earned."""
+
+    def get(self, request: Request) -> Response:
+        query = _query(ProgressQuery, request)
+        student = _subject(request, query.get("student"))
+        now = timezone.now()
+        zone = ZoneInfo(student.organization.time_zone if student.organization else "UTC")
+        period = DateRange.last_days(query["days"], now=now, zone=zone)
+        today = selectors.local_today(student.organization, now)
+        level = level_progress(selectors.total_xp(student))
+        streak = selectors.streak(student, today)
+        earned = StudentAchievement.objects.filter(student=student)
+        return Response(
+            {
+                "student": student.pk,
+                "as_of": now,
+                "days": query["days"],
+                **learning_activity(student_id=student.pk, period=period),
+                "xp_total": level.xp,
+                "level": level.level,
+                "current_streak": streak.current,
+                "longest_streak": streak.longest,
+                "achievements_earned": earned.count(),
+                "achievements_earned_in_period": earned.filter(earned_at__gte=period.start()).count(),
+            }
         )

@@ -190,3 +190,34 @@ def test_realtime_by_hand(school: School, activity: Any) -> None:
         ("quiz_submit", school.classmate.pk),
         ("lesson_complete", school.student.pk),
     ]
+
+
+def test_learning_activity_by_hand(school: School, activity: Any) -> None:
+    assert selectors.learning_activity(student_id=school.student.pk, period=period()) == {
+        "sessions": 0,  # the fixture's events name no session
+        "active_minutes": 30.0,
+        "average_session_minutes": None,
+        "active_days": 2,
+        "events": 2,
+        "materials_viewed": 1,
+        "materials_completed": 1,
+        "xp_earned": 22,
+    }
+
+
+def test_learning_overview_endpoint(school: School, django_capture_on_commit_callbacks: Any) -> None:
+    for session, minutes in (("s-1", 10), ("s-1", 5), ("s-2", 3)):
+        body = {
+            "event_id": str(uuid4()),
+            "action": "lesson_complete",
+            "timestamp": timezone.now().isoformat(),
+            "course": school.course.pk,
+            "session_id": session,
+            "metadata": {"duration": minutes * 60},
+        }
+        with django_capture_on_commit_callbacks(execute=True):
+            assert client_for(school.student).post("/api/v1/events/", body, format="json").status_code == 201
+    answer = client_for(school.student).get("/api/v1/analytics/learning/overview?days=7").json()
+    assert (answer["sessions"], answer["active_minutes"], answer["average_session_minutes"]) == (2, 18.0, 9.0)
+    assert (answer["events"], answer["xp_earned"], answer["xp_total"]) == (3, 60, 60)
+    assert answer["current_streak"] == 1 and answer["achievements_earned"] >= 1
