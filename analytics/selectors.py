@@ -12,7 +12,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Trunc
 
 from analytics.daterange import DateRange
-from analytics.models import LearningEvent, StudentDailyRollup
+from analytics.models import COMPLETE_ACTIONS, LearningEvent, StudentDailyRollup
 from classroom.models import Course, Enrollment, LearningItem, Submission
 
 SCORE_BANDS = [(low, low + 10) for low in range(0, 100, 10)]  # 0-10 % ... 90-100 % (100 % falls in the last)
@@ -249,4 +249,69 @@ def learning_activity(*, student_id: int, period: DateRange) -> dict[str, Any]:
         "materials_viewed": totals["viewed"] or 0,
         "materials_completed": totals["completed"] or 0,
         "xp_earned": totals["xp"] or 0,
+    }
+
+
+def top_performers(
+    *, course_ids: Iterable[int] | QuerySet[Any], period: DateRange, limit: int = 5
+) -> list[dict[str, Any]]:
+    """Students with the most XP in the period over these classes (ties: lower id first). Ids only: the caller
+    decides whose names the viewer may see."""
+    return [
+        {"student": student_id, "xp": xp, "events": events}
+        for student_id, xp, events in StudentDailyRollup.objects.filter(
+            course_id__in=course_ids, day__range=(period.first, period.last)
+        )
+        .values("student_id")
+        .annotate(total_xp=Sum("xp"), total_events=Sum("events"))
+        .filter(total_xp__gt=0)
+        .order_by("-total_xp", "student_id")
+        .values_list("student_id", "total_xp", "total_events")[:limit]
+    ]
+
+
+def recent_completions(
+    *, course_ids: Iterable[int] | QuerySet[Any], now: datetime, limit: int = 10
+) -> list[dict[str, Any]]:
+    """The latest completion events (of the last 7 days) in these classes."""
+    return [
+        {"occurred_at": occurred_at, "action": action, "course": course_id, "item": item_id, "student": actor_id}
+        for occurred_at, action, course_id, item_id, actor_id in LearningEvent.objects.filter(
+            course_id__in=course_ids,
+            action__in=sorted(COMPLETE_ACTIONS),
+            occurred_at__gte=now - timedelta(days=7),
+            occurred_at__lte=now,
+        )
+        .order_by("-occurred_at")
+        .values_list("occurred_at", "action", "course_id", "item_id", "actor_id")[:limit]
+    ]
+
+
+def summary(*, course_ids: Iterable[int] | QuerySet[Any], period: DateRange) -> dict[str, Any]:
+    """Totals of a period: active learners, events, XP (sum and per active learner), completions and scores."""
+    totals = StudentDailyRollup.objects.filter(
+        course_id__in=course_ids, day__range=(period.first, period.last)
+    ).aggregate(
+        active_students=Count("student_id", distinct=True),
+        events=Sum("events"),
+        xp=Sum("xp"),
+        completed=Sum("items_completed"),
+        attempts=Sum("attempts"),
+        score_sum=Sum("score_sum"),
+        score_count=Sum("score_count"),
+    )
+    active = totals["active_students"]
+    score_count = totals["score_count"] or 0
+    return {
+        "as_of": period.now,
+        "start_date": period.first,
+        "end_date": period.last,
+        "active_students": active,
+        "events": totals["events"] or 0,
+        "xp_total": totals["xp"] or 0,
+        "xp_per_active_student": round((totals["xp"] or 0) / active, 1) if active else None,
+        "items_completed": totals["completed"] or 0,
+        "attempts": totals["attempts"] or 0,
+        "scored_events": score_count,
+        "average_score_percent": round(float(totals["score_sum"]) / score_count, 1) if score_count else None,
     }

@@ -48,6 +48,20 @@ def student_cases(name: str, path: str) -> list[Case]:
     ]
 
 
+def staff_cases(name: str, path: str) -> list[Case]:
+    """A class- or school-level endpoint: staff only; a class named in `course` must be in the requester's scope."""
+
+    def url(course: str | None) -> Callable[[School], str]:
+        return lambda s: f"/api/v1/{path}" + (f"?course={getattr(s, course).pk}" if course else "")
+
+    return [
+        Case(name, url(None), {"anonymous": 401, "student": 403, "teacher": 200, "admin": 200}),
+        Case(name, url("course"), {"anonymous": 401, "student": 403, "teacher": 200, "admin": 200}),
+        Case(name, url("other_course"), {"anonymous": 401, "student": 403, "teacher": 404, "admin": 200}),
+        Case(name, url("foreign_course"), {"anonymous": 401, "student": 403, "teacher": 404, "admin": 404}),
+    ]
+
+
 CASES = [
     Case("me", lambda s: "/api/v1/me/", {"anonymous": 401, "student": 200, "teacher": 200, "admin": 200}),
     Case("user-list", lambda s: "/api/v1/users/", {"anonymous": 401, "student": 403, "teacher": 403, "admin": 200}),
@@ -219,51 +233,11 @@ CASES = [
     *student_cases("analytics-learning-heatmap", "analytics/learning/heatmap"),
     *student_cases("analytics-learning-overview", "analytics/learning/overview"),
     # Class- and school-level analytics are for staff; a class outside a teacher's scope is 404 like a missing one.
-    Case(
-        "analytics-trends-engagement",
-        lambda s: "/api/v1/analytics/trends/engagement",
-        {"anonymous": 401, "student": 403, "teacher": 200, "admin": 200},
-    ),
-    Case(
-        "analytics-trends-engagement",
-        lambda s: f"/api/v1/analytics/trends/engagement?course={s.other_course.pk}",
-        {"anonymous": 401, "student": 403, "teacher": 404, "admin": 200},
-    ),
-    Case(
-        "analytics-trends-engagement",
-        lambda s: f"/api/v1/analytics/trends/engagement?course={s.foreign_course.pk}",
-        {"anonymous": 401, "student": 403, "teacher": 404, "admin": 404},
-    ),
-    Case(
-        "analytics-realtime",
-        lambda s: "/api/v1/analytics/realtime",
-        {"anonymous": 401, "student": 403, "teacher": 200, "admin": 200},
-    ),
-    Case(
-        "analytics-realtime",
-        lambda s: f"/api/v1/analytics/realtime?course={s.other_course.pk}",
-        {"anonymous": 401, "student": 403, "teacher": 404, "admin": 200},
-    ),
-    Case(
-        "analytics-realtime",
-        lambda s: f"/api/v1/analytics/realtime?course={s.foreign_course.pk}",
-        {"anonymous": 401, "student": 403, "teacher": 404, "admin": 404},
-    ),
-    Case(
-        "analytics-overview",
-        lambda s: "/api/v1/analytics/overview",
-        {"anonymous": 401, "student": 403, "teacher": 200, "admin": 200},
-    ),
-    Case(
-        "analytics-overview",
-        lambda s: f"/api/v1/analytics/overview?course={s.other_course.pk}",
-        {"anonymous": 401, "student": 403, "teacher": 404, "admin": 200},
-    ),
-    Case(
-        "analytics-overview",
-        lambda s: f"/api/v1/analytics/overview?course={s.foreign_course.pk}",
-        {"anonymous": 401, "student": 403, "teacher": 404, "admin": 404},
-    ),
+    *staff_cases("analytics-trends-engagement", "analytics/trends/engagement"),
+    *staff_cases("analytics-realtime", "analytics/realtime"),
+    *staff_cases("analytics-overview", "analytics/overview"),
+    *staff_cases("analytics-dashboard", "analytics/dashboard"),
+    *staff_cases("analytics-summary", "analytics/summary"),
     Case(
         "analytics-course-analytics",
         lambda s: f"/api/v1/analytics/courses/{s.course.pk}/analytics",

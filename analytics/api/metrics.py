@@ -1,6 +1,7 @@
 """Analytics reads. The requester is request.user; a course or student named in the query is a filter that must be
 within their scope (classroom.selectors), never what grants access: outside it, 404 as if it did not exist."""
 
+from datetime import date, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -149,3 +150,94 @@ class OverviewView(APIView):
         days = parse_days(request.query_params.get("days"), default=30, maximum=365)
         period = DateRange.last_days(days, now=timezone.now(), zone=_zone(cast(User, request.user)))
         return Response(selectors.overview(course_ids=_scoped_courses(request), period=period))
+
+
+TIME_RANGES = {"day": 1, "week": 7, "month": 30, "year": 365}
+
+
+def _with_names(user: User, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Add name and public handle to rows naming a student (all within the requester's scope already)."""
+    people = {
+        person.pk: person
+        for person in visible_students(user)
+        .filter(pk__in={row["student"] for row in rows})
+        .only("first_name", "last_name", "username", "public_handle")
+    }
+    for row in rows:
+        person = people.get(row["student"])
+        row["name"] = (person.get_full_name() or person.username) if person else None
+        row["handle"] = person.public_handle if person else None
+    return rows
+
+
+@extend_schema(
+    tags=["analytics"],
+    parameters=[
+        OpenApiParameter("time_range", str, enum=sorted(TIME_RANGES), description="The last day, week, month or year."),
+        COURSE,
+    ],
+    responses=OpenApiTypes.OBJECT,
+)
+class DashboardView(APIView):
+    """Active learners, activities, completions and average score over the last day, week, month or year, with the
+    top performers by XP and the latest completions, over the requester's classes."""
+
+    permission_classes = [IsStaffRole]
+
+    def get(self, request: Request) -> Response:
+        _reject_unknown(request, {"time_range", "course"})
+        user = cast(User, request.user)
+        time_range = request.query_params.get("time_range", "week")
+        if time_range not in TIME_RANGES:
+            raise ValidationError({"time_range": [f"Unknown time range; allowed: {', '.join(TIME_RANGES)}."]})
+        courses = _scoped_courses(request)
+        period = DateRange.last_days(TIME_RANGES[time_range], now=timezone.now(), zone=_zone(user))
+        return Response(
+            {
+                "time_range": time_range,
+                **selectors.summary(course_ids=courses, period=period),
+                "top_performers": _with_names(user, selectors.top_performers(course_ids=courses, period=period)),
+                "recent_completions": _with_names(
+                    user, selectors.recent_completions(course_ids=courses, now=period.now)
+                ),
+            }
+        )
+
+
+def _date(request: Request, name: str) -> date | None:
+    value = request.query_params.get(name)
+    if value is None or value == "":
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValidationError({name: ["Not a date; use YYYY-MM-DD."]}) from None
+
+
+@extend_schema(
+    tags=["analytics"],
+    parameters=[
+        OpenApiParameter("start_date", date, description="First day (default: 29 days before end_date)."),
+        OpenApiParameter("end_date", date, description="Last day (default: today)."),
+        COURSE,
+    ],
+    responses=OpenApiTypes.OBJECT,
+)
+class SummaryView(APIView):
+    """Totals between two dates (at most 366 days): active learners, events, XP, completions, attempts, scores."""
+
+    permission_classes = [IsStaffRole]
+
+    def get(self, request: Request) -> Response:
+        _reject_unknown(request, {"start_date", "end_date", "course"})
+        user = cast(User, request.user)
+        now = timezone.now()
+        zone = _zone(user)
+        end = _date(request, "end_date") or now.astimezone(zone).date()
+        start = _date(request, "start_date") or end - timedelta(days=29)
+        if start > end:
+            raise ValidationError({"start_date": ["Must not be after end_date."]})
+        if (end - start).days + 1 > MAX_DAYS:
+            raise ValidationError({"start_date": [f"At most {MAX_DAYS} days from start_date to end_date."]})
+        period = DateRange(start, end, zone, now)
+        return Response(selectors.summary(course_ids=_scoped_courses(request), period=period))

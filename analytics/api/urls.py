@@ -8,6 +8,8 @@ urlpatterns = [
     path("analytics/trends/engagement", metrics.EngagementTrendView.as_view(), name="analytics-trends-engagement"),
     path("analytics/realtime", metrics.RealtimeView.as_view(), name="analytics-realtime"),
     path("analytics/overview", metrics.OverviewView.as_view(), name="analytics-overview"),
+    path("analytics/dashboard", metrics.DashboardView.as_view(), name="analytics-dashboard"),
+    path("analytics/summary", metrics.SummaryView.as_view(), name="analytics-summary"),
     path("analytics/learning/heatmap", metrics.LearningHeatmapView.as_view(), name="analytics-learning-heatmap"),
     path(
         "analytics/courses/<int:course_pk>/analytics",

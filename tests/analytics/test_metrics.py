@@ -108,6 +108,9 @@ def test_course_analytics_by_hand(school: School, activity: Any) -> None:
         ("/api/v1/analytics/learning/heatmap?days=30&student={student}", 3),
         ("/api/v1/analytics/overview?days=30", 8),
         ("/api/v1/analytics/realtime", 3),
+        ("/api/v1/analytics/dashboard?time_range=month", 3),
+        ("/api/v1/analytics/summary", 1),
+        ("/api/v1/analytics/learning/overview?student={student}", 7),
     ],
 )
 def test_query_counts_are_pinned(school: School, url: str, queries: int, django_assert_num_queries: Any) -> None:
@@ -221,3 +224,85 @@ def test_learning_overview_endpoint(school: School, django_capture_on_commit_cal
     assert (answer["sessions"], answer["active_minutes"], answer["average_session_minutes"]) == (2, 18.0, 9.0)
     assert (answer["events"], answer["xp_earned"], answer["xp_total"]) == (3, 60, 60)
     assert answer["current_streak"] == 1 and answer["achievements_earned"] >= 1
+
+
+def test_summary_and_top_performers_by_hand(school: School, activity: Any) -> None:
+    answer = selectors.summary(course_ids=[school.course.pk], period=period())
+    assert {key: answer[key] for key in answer if key not in ("as_of", "start_date", "end_date")} == {
+        "active_students": 2,
+        "events": 3,
+        "xp_total": 37,
+        "xp_per_active_student": 18.5,
+        "items_completed": 2,
+        "attempts": 0,
+        "scored_events": 1,
+        "average_score_percent": 80.0,
+    }
+    assert selectors.top_performers(course_ids=[school.course.pk], period=period()) == [
+        {"student": school.student.pk, "xp": 22, "events": 2},
+        {"student": school.classmate.pk, "xp": 15, "events": 1},
+    ]
+    completions = selectors.recent_completions(course_ids=[school.course.pk], now=NOW)
+    assert [(c["action"], c["student"]) for c in completions] == [
+        ("quiz_submit", school.classmate.pk),
+        ("lesson_complete", school.student.pk),
+    ]
+
+
+def test_dashboard_names_top_performers_for_their_teacher(
+    school: School, django_capture_on_commit_callbacks: Any
+) -> None:
+    body = {"event_id": str(uuid4()), "action": "lesson_complete", "timestamp": timezone.now().isoformat()}
+    body["course"] = school.course.pk
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client_for(school.student).post("/api/v1/events/", body, format="json").status_code == 201
+    answer = client_for(school.teacher).get("/api/v1/analytics/dashboard?time_range=day").json()
+    assert answer["top_performers"] == [
+        {
+            "student": school.student.pk,
+            "xp": 20,
+            "events": 1,
+            "name": school.student.get_full_name() or school.student.username,
+            "handle": school.student.public_handle,
+        }
+    ]
+    assert [c["action"] for c in answer["recent_completions"]] == ["lesson_complete"]
+    assert client_for(school.other_teacher).get("/api/v1/analytics/dashboard").json()["top_performers"] == []
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("time_range=decade", "time_range"),
+        ("time_range=", "time_range"),
+    ],
+)
+def test_dashboard_bad_time_range(school: School, query: str, field: str) -> None:
+    response = client_for(school.teacher).get(f"/api/v1/analytics/dashboard?{query}")
+    assert response.status_code == 400
+    assert "allowed: day, week, month, year" in response.json()[field][0]
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "message"),
+    [
+        ("start_date=2026-03-10&end_date=2026-03-01", "start_date", "Must not be after end_date."),
+        ("start_date=yesterday", "start_date", "Not a date; use YYYY-MM-DD."),
+        ("end_date=2026-13-01", "end_date", "Not a date; use YYYY-MM-DD."),
+        ("start_date=2024-01-01&end_date=2026-03-01", "start_date", "At most 366 days"),
+        ("course=MATH", "course", "Must be a positive integer id."),
+    ],
+)
+def test_summary_bad_dates(school: School, query: str, field: str, message: str) -> None:
+    response = client_for(school.admin).get(f"/api/v1/analytics/summary?{query}")
+    assert response.status_code == 400
+    assert message in response.json()[field][0]
+
+
+def test_summary_endpoint_between_dates(school: School, activity: Any) -> None:
+    answer = (
+        client_for(school.teacher)
+        .get(f"/api/v1/analytics/summary?start_date=2026-03-29&end_date=2026-03-31&course={school.course.pk}")
+        .json()
+    )
+    assert (answer["active_students"], answer["events"], answer["xp_total"]) == (2, 3, 37)
