@@ -315,3 +315,48 @@ def summary(*, course_ids: Iterable[int] | QuerySet[Any], period: DateRange) -> 
         "scored_events": score_count,
         "average_score_percent": round(float(totals["score_sum"]) / score_count, 1) if score_count else None,
     }
+
+
+def course_progress(*, student_id: int, courses: QuerySet[Course]) -> list[dict[str, Any]]:
+    """Per course: items and lessons completed out of all, and modules ("topics") with every item completed. An item
+    counts as completed once the student has a completion event for it."""
+    completed = set(
+        LearningEvent.objects.filter(actor_id=student_id, action__in=sorted(COMPLETE_ACTIONS), item_id__isnull=False)
+        .values_list("item_id", flat=True)
+        .distinct()
+    )
+    per_course: dict[int, dict[str, Any]] = {}
+    modules: dict[int, list[bool]] = {}
+    for item_id, kind, module_id, course_id, code, title in (
+        LearningItem.objects.filter(module__course__in=courses)
+        .order_by("module__course__code", "module__position", "position")
+        .values_list("id", "kind", "module_id", "module__course_id", "module__course__code", "module__course__title")
+    ):
+        row = per_course.setdefault(
+            course_id,
+            {
+                "course": course_id,
+                "code": code,
+                "title": title,
+                "items_total": 0,
+                "items_completed": 0,
+                "lessons_total": 0,
+                "lessons_completed": 0,
+                "topics_total": 0,
+                "topics_completed": 0,
+            },
+        )
+        done = item_id in completed
+        row["items_total"] += 1
+        row["items_completed"] += done
+        if kind == LearningItem.Kind.LESSON:
+            row["lessons_total"] += 1
+            row["lessons_completed"] += done
+        modules.setdefault(module_id, []).append(done)
+        row.setdefault("_modules", set()).add(module_id)
+    for row in per_course.values():
+        module_ids = row.pop("_modules")
+        row["topics_total"] = len(module_ids)
+        row["topics_completed"] = sum(all(modules[m]) for m in module_ids)
+        row["progress_percent"] = round(100 * row["items_completed"] / row["items_total"], 1)
+    return list(per_course.values())

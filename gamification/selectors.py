@@ -289,3 +289,11 @@ def _own_standing(student: User, rows: Any, population: int) -> dict[str, Any]:
         "percentile": round(100 * (ranked - rank) / ranked, 1) if ranked else 0.0,
         "xp_to_next_rank": to_pass,
     }
+
+
+def all_time_standing(student: User, course: Course | None = None) -> dict[str, Any]:
+    """The student's all-time rank, percentile and XP to pass the next rank, in a course or the whole school."""
+    rows = XpTotal.objects.filter(
+        organization=student.organization, course=course, period=Period.ALL, period_start=ALL_TIME, xp__gt=0
+    )
+    return _own_standing(student, rows, _population(student.organization_id or 0, course))

@@ -232,6 +232,8 @@ CASES = [
     *student_cases("analytics-weekly-xp", "analytics/weekly-xp"),
     *student_cases("analytics-learning-heatmap", "analytics/learning/heatmap"),
     *student_cases("analytics-learning-overview", "analytics/learning/overview"),
+    *student_cases("analytics-student-progress", "analytics/student-progress"),
+    *student_cases("analytics-subject-mastery", "analytics/subject-mastery"),
     # Class- and school-level analytics are for staff; a class outside a teacher's scope is 404 like a missing one.
     *staff_cases("analytics-trends-engagement", "analytics/trends/engagement"),
     *staff_cases("analytics-realtime", "analytics/realtime"),

@@ -14,12 +14,12 @@ from rest_framework.views import APIView
 
 from accounts.models import Role, User
 from analytics.daterange import DateRange
-from analytics.selectors import learning_activity
+from analytics.selectors import course_progress, learning_activity
 from classroom.api.scoping import scoped_get_or_404
 from classroom.models import Course
 from classroom.selectors import visible_courses, visible_students
 from gamification import selectors
-from gamification.api.serializers import LeaderboardQuery, ProgressQuery, WeeklyXpQuery
+from gamification.api.serializers import LeaderboardQuery, ProgressQuery, StudentProgressQuery, WeeklyXpQuery
 from gamification.levels import level_progress
 from gamification.models import StudentAchievement
 
@@ -120,5 +120,59 @@ class LearningOverviewView(APIView):
                 "longest_streak": streak.longest,
                 "achievements_earned": earned.count(),
                 "achievements_earned_in_period": earned.filter(earned_at__gte=period.start()).count(),
+            }
+        )
+
+
+def _student_courses(request: Request, student: User, course_id: int | None) -> Any:
+    """The student's classes that the requester may also see (a teacher: only their own), or the one named."""
+    courses = visible_courses(student).filter(pk__in=visible_courses(cast(User, request.user)).values("pk"))
+    if course_id is not None:
+        courses = courses.filter(pk=scoped_get_or_404(courses, course_id).pk)
+    return courses
+
+
+@extend_schema(tags=["analytics"], parameters=[StudentProgressQuery], responses=OpenApiTypes.OBJECT)
+class StudentProgressView(APIView):
+    """Overall progress (items completed out of all in the student's classes, or one class), lessons completed out
+    of all, XP and the all-time rank in the school (or the class)."""
+
+    def get(self, request: Request) -> Response:
+        query = _query(StudentProgressQuery, request)
+        student = _subject(request, query.get("student"))
+        courses = _student_courses(request, student, query.get("course"))
+        per_course = course_progress(student_id=student.pk, courses=courses)
+        items = sum(row["items_total"] for row in per_course)
+        done = sum(row["items_completed"] for row in per_course)
+        course = courses.first() if "course" in query else None
+        return Response(
+            {
+                "student": student.pk,
+                "as_of": timezone.now(),
+                "course": course.pk if course else None,
+                "overall_progress_percent": round(100 * done / items, 1) if items else None,
+                "items_completed": done,
+                "items_total": items,
+                "lessons_completed": sum(row["lessons_completed"] for row in per_course),
+                "lessons_total": sum(row["lessons_total"] for row in per_course),
+                "xp": selectors.total_xp(student),
+                "rank": selectors.all_time_standing(student, course),
+            }
+        )
+
+
+@extend_schema(tags=["analytics"], parameters=[StudentProgressQuery], responses=OpenApiTypes.OBJECT)
+class SubjectMasteryView(APIView):
+    """Per class (subject) of the student: progress, items and lessons completed, topics (modules) completed."""
+
+    def get(self, request: Request) -> Response:
+        query = _query(StudentProgressQuery, request)
+        student = _subject(request, query.get("student"))
+        courses = _student_courses(request, student, query.get("course"))
+        return Response(
+            {
+                "student": student.pk,
+                "as_of": timezone.now(),
+                "subjects": course_progress(student_id=student.pk, courses=courses),
             }
         )

@@ -14,7 +14,7 @@ from analytics import selectors
 from analytics.daterange import DateRange
 from analytics.partitions import forget_known_partitions
 from analytics.services import events_ingest
-from classroom.models import LearningItem, Submission
+from classroom.models import Course, LearningItem, Submission
 from tests.conftest import School, client_for
 from tests.factories import LearningItemFactory, ModuleFactory, SubmissionFactory
 
@@ -252,8 +252,8 @@ def test_summary_and_top_performers_by_hand(school: School, activity: Any) -> No
 def test_dashboard_names_top_performers_for_their_teacher(
     school: School, django_capture_on_commit_callbacks: Any
 ) -> None:
-    body = {"event_id": str(uuid4()), "action": "lesson_complete", "timestamp": timezone.now().isoformat()}
-    body["course"] = school.course.pk
+    body: dict[str, Any] = {"event_id": str(uuid4()), "action": "lesson_complete", "course": school.course.pk}
+    body["timestamp"] = timezone.now().isoformat()
     with django_capture_on_commit_callbacks(execute=True):
         assert client_for(school.student).post("/api/v1/events/", body, format="json").status_code == 201
     answer = client_for(school.teacher).get("/api/v1/analytics/dashboard?time_range=day").json()
@@ -306,3 +306,29 @@ def test_summary_endpoint_between_dates(school: School, activity: Any) -> None:
         .json()
     )
     assert (answer["active_students"], answer["events"], answer["xp_total"]) == (2, 3, 37)
+
+
+def test_course_progress_by_hand(school: School, activity: Any) -> None:
+    # the fixture's course holds two items (the school's quiz and the assignment), in two modules; the classmate
+    # completed the quiz (quiz_submit on it), the student only viewed it and completed a lesson on it
+    rows = selectors.course_progress(student_id=school.classmate.pk, courses=Course.objects.filter(pk=school.course.pk))
+    assert [(r["items_completed"], r["items_total"], r["topics_completed"], r["topics_total"]) for r in rows] == [
+        (1, 2, 1, 2)
+    ]
+    assert rows[0]["progress_percent"] == 50.0
+
+
+def test_student_progress_and_subject_mastery_endpoints(school: School, activity: Any) -> None:
+    progress = client_for(school.classmate).get("/api/v1/analytics/student-progress").json()
+    assert (progress["items_completed"], progress["items_total"], progress["overall_progress_percent"]) == (1, 2, 50.0)
+    assert progress["xp"] == 15
+    assert progress["rank"]["rank"] == 2  # the student has 22 XP
+    mastery = client_for(school.teacher).get(f"/api/v1/analytics/subject-mastery?student={school.classmate.pk}").json()
+    assert [(s["code"], s["progress_percent"]) for s in mastery["subjects"]] == [("MATH-1", 50.0)]
+    # another teacher's class of the same student is not shown to this teacher
+    assert (
+        client_for(school.other_teacher)
+        .get(f"/api/v1/analytics/subject-mastery?student={school.classmate.pk}")
+        .status_code
+        == 404
+    )
