@@ -12,7 +12,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Trunc
 
 from analytics.daterange import DateRange
-from analytics.models import COMPLETE_ACTIONS, LearningEvent, StudentDailyRollup
+from analytics.models import COMPLETE_ACTIONS, LearningEvent, StudentDailyRollup, StudentItemDay
 from classroom.models import Course, Enrollment, LearningItem, Submission
 
 SCORE_BANDS = [(low, low + 10) for low in range(0, 100, 10)]  # 0-10 % ... 90-100 % (100 % falls in the last)
@@ -360,3 +360,52 @@ def course_progress(*, student_id: int, courses: QuerySet[Course]) -> list[dict[
         row["topics_completed"] = sum(all(modules[m]) for m in module_ids)
         row["progress_percent"] = round(100 * row["items_completed"] / row["items_total"], 1)
     return list(per_course.values())
+
+
+def content_trends(*, course_ids: Iterable[int] | QuerySet[Any], period: DateRange, limit: int = 10) -> dict[str, Any]:
+    """What is consumed: the most viewed items (distinct learners per day, summed), items completed per class, and
+    items viewed and completed per day."""
+    item_days = StudentItemDay.objects.filter(day__range=(period.first, period.last), course_id__in=course_ids)
+    top = list(
+        item_days.filter(kind=StudentItemDay.Kind.VIEWED)
+        .values("item_id")
+        .annotate(views=Count("id"), learners=Count("student_id", distinct=True))
+        .order_by("-views", "item_id")[:limit]
+    )
+    titles = dict(LearningItem.objects.filter(pk__in=[row["item_id"] for row in top]).values_list("pk", "title"))
+    completed = dict(
+        item_days.filter(kind=StudentItemDay.Kind.COMPLETED)
+        .values("course_id")
+        .annotate(n=Count("id"))
+        .values_list("course_id", "n")
+    )
+    daily = {
+        row["day"]: row
+        for row in StudentDailyRollup.objects.filter(course_id__in=course_ids, day__range=(period.first, period.last))
+        .values("day")
+        .annotate(viewed=Sum("items_viewed"), completed=Sum("items_completed"))
+    }
+    return {
+        "as_of": period.now,
+        "most_viewed": [
+            {
+                "item": row["item_id"],
+                "title": titles.get(row["item_id"]),
+                "views": row["views"],
+                "learners": row["learners"],
+            }
+            for row in top
+        ],
+        "completions_by_course": [
+            {"course": course_id, "items_completed": completed.get(course_id, 0)}
+            for course_id in Course.objects.filter(pk__in=course_ids).order_by("code").values_list("pk", flat=True)
+        ],
+        "daily": [
+            {
+                "date": day,
+                "items_viewed": daily.get(day, {}).get("viewed") or 0,
+                "items_completed": daily.get(day, {}).get("completed") or 0,
+            }
+            for day in period.buckets()
+        ],
+    }

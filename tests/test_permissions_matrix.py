@@ -240,6 +240,7 @@ CASES = [
     *staff_cases("analytics-overview", "analytics/overview"),
     *staff_cases("analytics-dashboard", "analytics/dashboard"),
     *staff_cases("analytics-summary", "analytics/summary"),
+    *staff_cases("analytics-trends-content", "analytics/trends/content"),
     Case(
         "analytics-course-analytics",
         lambda s: f"/api/v1/analytics/courses/{s.course.pk}/analytics",

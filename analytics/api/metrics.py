@@ -241,3 +241,17 @@ class SummaryView(APIView):
             raise ValidationError({"start_date": [f"At most {MAX_DAYS} days from start_date to end_date."]})
         period = DateRange(start, end, zone, now)
         return Response(selectors.summary(course_ids=_scoped_courses(request), period=period))
+
+
+@extend_schema(tags=["analytics"], parameters=[DAYS, COURSE], responses=OpenApiTypes.OBJECT)
+class ContentTrendsView(APIView):
+    """The most viewed items, completions per class and items viewed and completed per day, over the requester's
+    classes for the last `days` days."""
+
+    permission_classes = [IsStaffRole]
+
+    def get(self, request: Request) -> Response:
+        _reject_unknown(request, {"days", "course"})
+        days = parse_days(request.query_params.get("days"), default=30, maximum=365)
+        period = DateRange.last_days(days, now=timezone.now(), zone=_zone(cast(User, request.user)))
+        return Response(selectors.content_trends(course_ids=_scoped_courses(request), period=period))

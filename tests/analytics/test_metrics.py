@@ -332,3 +332,11 @@ def test_student_progress_and_subject_mastery_endpoints(school: School, activity
         .status_code
         == 404
     )
+
+
+def test_content_trends_by_hand(school: School, activity: Any) -> None:
+    answer = selectors.content_trends(course_ids=[school.course.pk], period=period())
+    # the student viewed the quiz item on the 29th (New York); the lesson and the quiz completions are on the 31st
+    assert [(row["item"], row["views"], row["learners"]) for row in answer["most_viewed"]] == [(school.item.pk, 1, 1)]
+    assert answer["completions_by_course"] == [{"course": school.course.pk, "items_completed": 2}]
+    assert [(d["items_viewed"], d["items_completed"]) for d in answer["daily"]] == [(1, 0), (0, 0), (0, 2)]
