@@ -5,6 +5,7 @@ from analytics.models import (
     DeadLetterEvent,
     EventKey,
     LearningEvent,
+    RequestMetricMinute,
     RollupCheckpoint,
     StudentDailyRollup,
     StudentItemDay,
@@ -90,3 +91,11 @@ class CourseDailyRollupAdmin(ReadOnlyAdmin):
 class RollupCheckpointAdmin(ReadOnlyAdmin):
     list_display = ["name", "started_from", "done_through", "finished", "updated_at"]
     search_fields = ["name"]
+
+
+@admin.register(RequestMetricMinute)
+class RequestMetricMinuteAdmin(ReadOnlyAdmin):
+    list_display = ["minute", "method", "route", "count", "errors"]
+    list_filter = ["method"]
+    search_fields = ["route"]
+    date_hierarchy = "minute"

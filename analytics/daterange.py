@@ -66,13 +66,15 @@ class DateRange:
 
 
 def parse_days(value: str | None, *, default: int, maximum: int, name: str = "days") -> int:
-    """A whole number of days from a query parameter; 400 naming the parameter and the allowed values otherwise."""
+    """A whole number of days (or of whatever `name` counts, e.g. hours) from a query parameter; 400 naming the
+    parameter and the allowed values otherwise."""
     if value is None or value == "":
         return default
+    message = f"Must be a whole number of {name} from 1 to {maximum}."
     try:
         days = int(value)
     except ValueError:
-        raise ValidationError({name: [f"Must be a whole number of days from 1 to {maximum}."]}) from None
+        raise ValidationError({name: [message]}) from None
     if not 1 <= days <= maximum:
-        raise ValidationError({name: [f"Must be a whole number of days from 1 to {maximum}."]})
+        raise ValidationError({name: [message]})
     return days

@@ -6,6 +6,7 @@ current by upserts in the same transaction as the events they count.
 """
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 
@@ -242,3 +243,25 @@ class RollupCheckpoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} through {self.done_through}"
+
+
+class RequestMetricMinute(models.Model):
+    """Requests of one minute to one URL pattern: count, server errors, total time and a latency histogram (counts per
+    analytics.request_metrics.BUCKETS_MS bucket). Written by the minute flush; read by system metrics."""
+
+    minute = models.DateTimeField()
+    method = models.CharField(max_length=8)
+    route = models.CharField(max_length=200)
+    count = models.PositiveIntegerField()
+    errors = models.PositiveIntegerField(default=0)
+    total_ms = models.FloatField(default=0)
+    buckets = ArrayField(models.PositiveIntegerField())
+
+    class Meta:
+        ordering = ["-minute"]
+        constraints = [
+            models.UniqueConstraint(fields=["minute", "method", "route"], name="analytics_request_minute_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.minute:%Y-%m-%d %H:%M} {self.method} {self.route}: {self.count}"

@@ -12,7 +12,8 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Trunc
 
 from analytics.daterange import DateRange
-from analytics.models import COMPLETE_ACTIONS, LearningEvent, StudentDailyRollup, StudentItemDay
+from analytics.models import COMPLETE_ACTIONS, LearningEvent, RequestMetricMinute, StudentDailyRollup, StudentItemDay
+from analytics.request_metrics import BUCKETS_MS, percentile_ms
 from classroom.models import Course, Enrollment, LearningItem, Submission
 
 SCORE_BANDS = [(low, low + 10) for low in range(0, 100, 10)]  # 0-10 % ... 90-100 % (100 % falls in the last)
@@ -408,4 +409,50 @@ def content_trends(*, course_ids: Iterable[int] | QuerySet[Any], period: DateRan
             }
             for day in period.buckets()
         ],
+    }
+
+
+def system_metrics(*, hours: int, now: datetime) -> dict[str, Any]:
+    """Requests of the last `hours` hours (flushed minutes): count, error rate, estimated p50/p95/p99 and the top
+    endpoints; and learners active in that time."""
+    since = now - timedelta(hours=hours)
+    rows = list(
+        RequestMetricMinute.objects.filter(minute__gte=since).values_list(
+            "method", "route", "count", "errors", "buckets"
+        )
+    )
+    size = len(BUCKETS_MS) + 1
+    merged = [0] * size
+    endpoints: dict[tuple[str, str], dict[str, Any]] = {}
+    for method, route, count, errors, buckets in rows:
+        entry = endpoints.setdefault((method, route), {"count": 0, "errors": 0, "buckets": [0] * size})
+        entry["count"] += count
+        entry["errors"] += errors
+        for index, value in enumerate(buckets[:size]):
+            entry["buckets"][index] += value
+            merged[index] += value
+    total = sum(entry["count"] for entry in endpoints.values())
+    errors = sum(entry["errors"] for entry in endpoints.values())
+    top = sorted(endpoints.items(), key=lambda pair: (-pair[1]["count"], pair[0]))[:10]
+    last = RequestMetricMinute.objects.order_by("-minute").values_list("minute", flat=True).first()
+    return {
+        "as_of": (last + timedelta(minutes=1)) if last else None,
+        "hours": hours,
+        "requests": total,
+        "error_rate_percent": round(100 * errors / total, 2) if total else None,
+        "latency_ms": {f"p{p}": percentile_ms(merged, p) for p in (50, 95, 99)},
+        "top_endpoints": [
+            {
+                "method": method,
+                "route": route,
+                "requests": entry["count"],
+                "errors": entry["errors"],
+                "p95_ms": percentile_ms(entry["buckets"], 95),
+            }
+            for (method, route), entry in top
+        ],
+        "active_learners": LearningEvent.objects.filter(occurred_at__gte=since, occurred_at__lte=now)
+        .values("actor_id")
+        .distinct()
+        .count(),
     }

@@ -4,6 +4,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from analytics.partitions import month_start, next_month, partitions_ensure
+from analytics.request_metrics import request_metrics_flush
 from analytics.services import rollups_rebuild
 
 
@@ -20,3 +21,8 @@ def create_upcoming_partitions() -> None:
     """Create this month's and the next two months' event partitions ahead of the first event that needs them."""
     month = month_start(timezone.now().date())
     partitions_ensure([month, next_month(month), next_month(next_month(month))])
+
+
+@shared_task(name="analytics.tasks.flush_request_metrics")
+def flush_request_metrics() -> int:
+    return request_metrics_flush(now=timezone.now())

@@ -40,4 +40,10 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "gamification.tasks.award_recent_xp",
         "schedule": crontab(minute=50),
     },
+    # Request metrics gather in Redis per minute; every minute the finished ones become rows of the system-metrics
+    # rollup (analytics/request_metrics.py), so system metrics lag by two minutes at most.
+    "analytics.flush_request_metrics": {
+        "task": "analytics.tasks.flush_request_metrics",
+        "schedule": 60.0,
+    },
 }

@@ -242,6 +242,13 @@ CASES = [
     *staff_cases("analytics-summary", "analytics/summary"),
     *staff_cases("analytics-trends-content", "analytics/trends/content"),
     Case(
+        "analytics-system-metrics",
+        lambda s: "/api/v1/analytics/system-metrics?hours=24",
+        {"anonymous": 401, "student": 403, "teacher": 403, "admin": 200},
+    ),
+    # Prometheus text for operators: administrators, or a scraper with METRICS_TOKEN (tests/analytics)
+    Case("metrics", lambda s: "/metrics", {"anonymous": 403, "student": 403, "teacher": 403, "admin": 200}, page=True),
+    Case(
         "analytics-course-analytics",
         lambda s: f"/api/v1/analytics/courses/{s.course.pk}/analytics",
         {"anonymous": 401, "student": 403, "teacher": 200, "admin": 200},

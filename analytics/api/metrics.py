@@ -255,3 +255,28 @@ class ContentTrendsView(APIView):
         days = parse_days(request.query_params.get("days"), default=30, maximum=365)
         period = DateRange.last_days(days, now=timezone.now(), zone=_zone(cast(User, request.user)))
         return Response(selectors.content_trends(course_ids=_scoped_courses(request), period=period))
+
+
+class IsAdministrator(IsStaffRole):
+    message = "Only administrators may do this."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and (user.is_superuser or getattr(user, "role", None) == Role.ADMIN))
+
+
+@extend_schema(
+    tags=["analytics"],
+    parameters=[OpenApiParameter("hours", int, description="1 to 720 hours ending now (default 24).")],
+    responses=OpenApiTypes.OBJECT,
+)
+class SystemMetricsView(APIView):
+    """Requests of the last `hours` hours from the request-metrics rollup: count, error rate, p50/p95/p99 latency,
+    top endpoints; and learners active meanwhile. For administrators."""
+
+    permission_classes = [IsAdministrator]
+
+    def get(self, request: Request) -> Response:
+        _reject_unknown(request, {"hours"})
+        hours = parse_days(request.query_params.get("hours"), default=24, maximum=720, name="hours")
+        return Response(selectors.system_metrics(hours=hours, now=timezone.now()))

@@ -11,6 +11,7 @@ urlpatterns = [
     path("analytics/dashboard", metrics.DashboardView.as_view(), name="analytics-dashboard"),
     path("analytics/summary", metrics.SummaryView.as_view(), name="analytics-summary"),
     path("analytics/trends/content", metrics.ContentTrendsView.as_view(), name="analytics-trends-content"),
+    path("analytics/system-metrics", metrics.SystemMetricsView.as_view(), name="analytics-system-metrics"),
     path("analytics/learning/heatmap", metrics.LearningHeatmapView.as_view(), name="analytics-learning-heatmap"),
     path(
         "analytics/courses/<int:course_pk>/analytics",

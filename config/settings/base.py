@@ -62,6 +62,8 @@ INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
 # SECTION: middleware
 MIDDLEWARE = [
+    # outermost: times the whole request (analytics/request_metrics.py)
+    "analytics.request_metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -248,6 +250,9 @@ LOGGING = {
 DEMO_PASSWORD = env("DEMO_PASSWORD", default="edupath-demo")
 # Learning events older than this are refused by the tracking API (imports are not limited).
 EVENT_MAX_AGE_DAYS = env.int("EVENT_MAX_AGE_DAYS", default=30)
+
+# /metrics (Prometheus text) for scrapers without a session: `Authorization: Bearer <METRICS_TOKEN>`; empty: admins only
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
 
 # SECTION: gamification (gamification/README.md)
 GAMIFICATION_LEVEL_BASE_XP = env.int("GAMIFICATION_LEVEL_BASE_XP", default=100)  # level n starts at base*n*(n-1)/2

@@ -1,0 +1,145 @@
+"""A lightweight recorder of request metrics: count, errors and a latency histogram per route and minute.
+
+Each request adds to a Redis hash of its minute (one pipelined round trip, no database write); a beat job moves
+finished minutes into RequestMetricMinute, the rollup the system-metrics endpoint and /metrics read. Percentiles are
+estimated from the histogram (linear within a bucket), so they are as fine as BUCKETS_MS.
+"""
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import Any, cast
+
+import redis
+from django.conf import settings
+from django.db import connection, transaction
+from django.http import HttpRequest, HttpResponse
+
+logger = logging.getLogger(__name__)
+
+BUCKETS_MS = (5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000)  # upper bounds; one more bucket above the last
+KEY_PREFIX = "edupath:request-metrics:"
+KEEP_SECONDS = 24 * 3600  # unflushed minutes older than this are dropped by Redis
+SKIP_PREFIXES = ("/static/", "/favicon.ico")
+
+
+@cache
+def _redis() -> redis.Redis:
+    return redis.Redis.from_url(settings.CACHES["default"]["LOCATION"], socket_timeout=1, socket_connect_timeout=1)
+
+
+def minute_of(moment: datetime) -> int:
+    return int(moment.timestamp()) // 60 * 60
+
+
+def bucket_index(ms: float) -> int:
+    for index, bound in enumerate(BUCKETS_MS):
+        if ms <= bound:
+            return index
+    return len(BUCKETS_MS)
+
+
+def record(*, method: str, route: str, status: int, ms: float, at: datetime) -> None:
+    """Count one request. Best effort: a Redis outage loses metrics, never a request."""
+    key = f"{KEY_PREFIX}{minute_of(at)}"
+    field = f"{method} {route}"
+    try:
+        pipe = _redis().pipeline(transaction=False)
+        pipe.hincrby(key, f"{field}|count", 1)
+        if status >= 500:
+            pipe.hincrby(key, f"{field}|errors", 1)
+        pipe.hincrby(key, f"{field}|b{bucket_index(ms)}", 1)
+        pipe.hincrbyfloat(key, f"{field}|ms", round(ms, 3))
+        pipe.expire(key, KEEP_SECONDS)
+        pipe.execute()
+    except redis.RedisError:
+        logger.debug("request metrics not recorded", exc_info=True)
+
+
+class RequestMetricsMiddleware:
+    """Times every request (outermost, so it sees the whole of Django's work) and records it under its URL pattern
+    (bounded cardinality: `api/v1/courses/<int:pk>/`, never the concrete path)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith(SKIP_PREFIXES):
+            return self.get_response(request)
+        started = time.perf_counter()
+        response = self.get_response(request)
+        ms = (time.perf_counter() - started) * 1000
+        match = getattr(request, "resolver_match", None)
+        route = match.route if match is not None and match.route else "<unmatched>"
+        record(method=request.method or "GET", route=route, status=response.status_code, ms=ms, at=datetime.now(UTC))
+        return response
+
+
+FLUSH = """
+INSERT INTO analytics_requestmetricminute (minute, method, route, count, errors, total_ms, buckets)
+VALUES (%s, %s, %s, %s, %s, %s, %s)
+ON CONFLICT ON CONSTRAINT analytics_request_minute_unique DO UPDATE SET
+    count = EXCLUDED.count, errors = EXCLUDED.errors, total_ms = EXCLUDED.total_ms, buckets = EXCLUDED.buckets
+"""
+
+
+def request_metrics_flush(*, now: datetime) -> int:
+    """Move every finished minute (older than the current and the previous one, which may still get requests that
+    started in it) from Redis into RequestMetricMinute. Idempotent: a minute's row is replaced, never added to, so a
+    flush interrupted before it deleted the Redis hash writes the same row again. Returns rows written."""
+    client = _redis()
+    cutoff = minute_of(now) - 60
+    written = 0
+    for key in sorted(client.scan_iter(match=f"{KEY_PREFIX}*", count=1000)):
+        minute = int(key.decode().rsplit(":", 1)[1])
+        if minute >= cutoff:
+            continue
+        fields: dict[str, dict[str, Any]] = {}
+        values = cast(dict[bytes, bytes], client.hgetall(key))  # the sync client: never an awaitable
+        for raw_field, raw_value in values.items():
+            name, _, part = raw_field.decode().rpartition("|")
+            fields.setdefault(name, {})[part] = raw_value.decode()
+        with transaction.atomic(), connection.cursor() as cursor:
+            for name, parts in fields.items():
+                method, _, route = name.partition(" ")
+                buckets = [int(parts.get(f"b{i}", 0)) for i in range(len(BUCKETS_MS) + 1)]
+                cursor.execute(
+                    FLUSH,
+                    [
+                        datetime.fromtimestamp(minute, UTC),
+                        method,
+                        route[:200],
+                        int(parts.get("count", 0)),
+                        int(parts.get("errors", 0)),
+                        float(parts.get("ms", 0)),
+                        buckets,
+                    ],
+                )
+                written += 1
+        client.delete(key)
+    return written
+
+
+def percentile_ms(buckets: list[int], percent: float) -> float | None:
+    """Estimate a percentile from histogram counts (linear inside the bucket; the open top bucket reports its lower
+    bound)."""
+    total = sum(buckets)
+    if total == 0:
+        return None
+    rank = percent / 100 * total
+    seen = 0
+    for index, count in enumerate(buckets):
+        if count and seen + count >= rank:
+            low = 0 if index == 0 else BUCKETS_MS[index - 1]
+            if index == len(BUCKETS_MS):
+                return float(low)
+            high = BUCKETS_MS[index]
+            return round(low + (high - low) * (rank - seen) / count, 1)
+        seen += count
+    return float(BUCKETS_MS[-1])
+
+
+def window_since(now: datetime, hours: int) -> datetime:
+    return now - timedelta(hours=hours)
