@@ -60,6 +60,12 @@ class EventIn:
 
 
 Errors = dict[str, list[str]]
+# Bounds, built once (a Decimal per event and bound cost ~1 us of the ~9 us an event takes to check).
+MAX_DURATION = 7 * 24 * 3600
+MAX_ATTEMPTS = 10_000
+MAX_SCORE = Decimal(1_000_000)
+MIN_MAX_SCORE = Decimal("0.01")
+MIN_SCALED, MAX_SCALED = Decimal(-1), Decimal(1)
 
 
 def _string(value: Any, name: str, max_length: int, errors: Errors) -> str:
@@ -89,7 +95,7 @@ def _number(value: Any, name: str, errors: Errors, low: Decimal, high: Decimal) 
         errors.setdefault(name, []).append("Must be a number.")
         return None
     try:
-        number = Decimal(str(value))
+        number = Decimal(value) if type(value) is int else Decimal(str(value))
     except InvalidOperation:
         errors.setdefault(name, []).append("Must be a number.")
         return None
@@ -174,11 +180,11 @@ def validate_event(
         columns = {key: metadata[key] for key in METADATA_COLUMNS if key in metadata}
         metadata = {key: value for key, value in metadata.items() if key not in columns}
 
-    duration = _count(columns.get("duration"), "metadata.duration", errors, 7 * 24 * 3600)
-    score = _number(columns.get("score"), "metadata.score", errors, Decimal(-1_000_000), Decimal(1_000_000))
-    max_score = _number(columns.get("max_score"), "metadata.max_score", errors, Decimal("0.01"), Decimal(1_000_000))
-    scaled = _number(columns.get("scaled_score"), "metadata.scaled_score", errors, Decimal(-1), Decimal(1))
-    attempts = _count(columns.get("attempts"), "metadata.attempts", errors, 10_000)
+    duration = _count(columns.get("duration"), "metadata.duration", errors, MAX_DURATION)
+    score = _number(columns.get("score"), "metadata.score", errors, -MAX_SCORE, MAX_SCORE)
+    max_score = _number(columns.get("max_score"), "metadata.max_score", errors, MIN_MAX_SCORE, MAX_SCORE)
+    scaled = _number(columns.get("scaled_score"), "metadata.scaled_score", errors, MIN_SCALED, MAX_SCALED)
+    attempts = _count(columns.get("attempts"), "metadata.attempts", errors, MAX_ATTEMPTS)
     if score is not None and max_score is not None and score > max_score:
         errors.setdefault("metadata.score", []).append("Greater than metadata.max_score.")
 
