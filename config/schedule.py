@@ -44,6 +44,6 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # rollup (analytics/request_metrics.py), so system metrics lag by two minutes at most.
     "analytics.flush_request_metrics": {
         "task": "analytics.tasks.flush_request_metrics",
-        "schedule": 60.0,
+        "schedule": crontab(),  # every minute
     },
 }
