@@ -129,32 +129,26 @@ def score_distribution(*, course: Course, period: DateRange) -> list[dict[str, A
 
 
 def course_analytics(*, course: Course, period: DateRange) -> dict[str, Any]:
-    trend = engagement_trend(course_ids=[course.pk], period=period)
+    """One class over a period: the summary figures, enrolment and engagement rate, the daily engagement trend,
+    assignment timeliness and the score distribution."""
+    totals = summary(course_ids=[course.pk], period=period)
     enrolled = Enrollment.objects.filter(
         course=course, role=Enrollment.Role.STUDENT, status=Enrollment.Status.ACTIVE
     ).count()
-    totals = StudentDailyRollup.objects.filter(course=course, day__range=(period.first, period.last)).aggregate(
-        active_students=Count("student_id", distinct=True),
-        events=Sum("events"),
-        completed=Sum("items_completed"),
-        score_sum=Sum("score_sum"),
-        score_count=Sum("score_count"),
-        xp=Sum("xp"),
-    )
-    score_count = totals["score_count"] or 0
+    active = totals["active_students"]
     return {
         "course": course.pk,
         "first_day": period.first,
         "last_day": period.last,
         "as_of": period.now,
         "students_enrolled": enrolled,
-        "active_students": totals["active_students"],
-        "engagement_rate": round(100 * totals["active_students"] / enrolled, 1) if enrolled else None,
-        "events": totals["events"] or 0,
-        "items_completed": totals["completed"] or 0,
-        "xp": totals["xp"] or 0,
-        "average_score_percent": round(float(totals["score_sum"]) / score_count, 1) if score_count else None,
-        "engagement": trend,
+        "active_students": active,
+        "engagement_rate": round(100 * active / enrolled, 1) if enrolled else None,
+        "events": totals["events"],
+        "items_completed": totals["items_completed"],
+        "xp": totals["xp_total"],
+        "average_score_percent": totals["average_score_percent"],
+        "engagement": engagement_trend(course_ids=[course.pk], period=period),
         "assignment_timeliness": assignment_timeliness(course=course, period=period),
         "score_distribution": score_distribution(course=course, period=period),
     }

@@ -57,10 +57,9 @@ class EngagementTrendView(APIView):
     permission_classes = [IsStaffRole]
 
     def get(self, request: Request) -> Response:
-        _reject_unknown(request, {"days", "course"})
-        days = parse_days(request.query_params.get("days"), default=30, maximum=365)
-        period = DateRange.last_days(days, now=timezone.now(), zone=_zone(cast(User, request.user)))
-        points = selectors.engagement_trend(course_ids=_scoped_courses(request), period=period)
+        courses, period = _staff_period(request, set())
+        days = period.days
+        points = selectors.engagement_trend(course_ids=courses, period=period)
         return Response(
             {
                 "as_of": period.now,
@@ -123,6 +122,15 @@ def _scoped_courses(request: Request) -> Any:
     return courses.values_list("pk", flat=True)
 
 
+def _staff_period(request: Request, allowed: set[str], default_days: int = 30) -> tuple[Any, DateRange]:
+    """For class- and school-level reads: reject unknown parameters, then the courses in scope (or the one named)
+    and the last `days` days in the requester's time zone."""
+    _reject_unknown(request, allowed | {"days", "course"})
+    days = parse_days(request.query_params.get("days"), default=default_days, maximum=365)
+    period = DateRange.last_days(days, now=timezone.now(), zone=_zone(cast(User, request.user)))
+    return _scoped_courses(request), period
+
+
 @extend_schema(tags=["analytics"], parameters=[COURSE], responses=OpenApiTypes.OBJECT)
 class RealtimeView(APIView):
     """Learners active in the last 5 minutes, the 10 latest events and today's count, over the requester's classes."""
@@ -146,10 +154,8 @@ class OverviewView(APIView):
     permission_classes = [IsStaffRole]
 
     def get(self, request: Request) -> Response:
-        _reject_unknown(request, {"days", "course"})
-        days = parse_days(request.query_params.get("days"), default=30, maximum=365)
-        period = DateRange.last_days(days, now=timezone.now(), zone=_zone(cast(User, request.user)))
-        return Response(selectors.overview(course_ids=_scoped_courses(request), period=period))
+        courses, period = _staff_period(request, set())
+        return Response(selectors.overview(course_ids=courses, period=period))
 
 
 TIME_RANGES = {"day": 1, "week": 7, "month": 30, "year": 365}
@@ -251,10 +257,8 @@ class ContentTrendsView(APIView):
     permission_classes = [IsStaffRole]
 
     def get(self, request: Request) -> Response:
-        _reject_unknown(request, {"days", "course"})
-        days = parse_days(request.query_params.get("days"), default=30, maximum=365)
-        period = DateRange.last_days(days, now=timezone.now(), zone=_zone(cast(User, request.user)))
-        return Response(selectors.content_trends(course_ids=_scoped_courses(request), period=period))
+        courses, period = _staff_period(request, set())
+        return Response(selectors.content_trends(course_ids=courses, period=period))
 
 
 class IsAdministrator(IsStaffRole):
