@@ -39,3 +39,17 @@ class IsStaffRole(BasePermission):
             and user.is_authenticated
             and (user.is_superuser or getattr(user, "role", None) in (Role.TEACHER, Role.ADMIN))
         )
+
+
+def is_administrator(user: Any) -> bool:
+    """A school administrator or a platform operator (superuser)."""
+    return bool(user and user.is_authenticated and (user.is_superuser or getattr(user, "role", None) == Role.ADMIN))
+
+
+class IsAdministrator(BasePermission):
+    """School administrators and platform operators: system-wide figures."""
+
+    message = "Only administrators may do this."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return is_administrator(request.user)

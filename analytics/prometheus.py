@@ -9,7 +9,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from accounts.models import Role
+from accounts.permissions import is_administrator
 from analytics.models import DeadLetterEvent, RequestMetricMinute
 from analytics.request_metrics import BUCKETS_MS, percentile_ms
 
@@ -25,8 +25,7 @@ def _allowed(request: HttpRequest) -> bool:
     header = request.headers.get("Authorization", "")
     if token and header.startswith("Bearer ") and hmac.compare_digest(header[7:], token):
         return True
-    user = request.user
-    return bool(user.is_authenticated and (user.is_superuser or getattr(user, "role", None) == Role.ADMIN))
+    return is_administrator(request.user)
 
 
 def metrics(request: HttpRequest) -> HttpResponse:

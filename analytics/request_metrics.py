@@ -11,7 +11,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any, cast
 
@@ -173,7 +173,3 @@ def percentile_ms(buckets: list[int], percent: float) -> float | None:
             return round(low + (high - low) * (rank - seen) / count, 1)
         seen += count
     return float(BUCKETS_MS[-1])
-
-
-def window_since(now: datetime, hours: int) -> datetime:
-    return now - timedelta(hours=hours)

@@ -312,14 +312,19 @@ def summary(*, course_ids: Iterable[int] | QuerySet[Any], period: DateRange) -> 
     }
 
 
-def course_progress(*, student_id: int, courses: QuerySet[Course]) -> list[dict[str, Any]]:
-    """Per course: items and lessons completed out of all, and modules ("topics") with every item completed. An item
-    counts as completed once the student has a completion event for it."""
-    completed = set(
+def completed_item_ids(student_id: int) -> set[int]:
+    """Items the student has a completion event for (ever), through the (actor_id, occurred_at) index."""
+    return set(
         LearningEvent.objects.filter(actor_id=student_id, action__in=sorted(COMPLETE_ACTIONS), item_id__isnull=False)
         .values_list("item_id", flat=True)
         .distinct()
     )
+
+
+def course_progress(*, student_id: int, courses: QuerySet[Course]) -> list[dict[str, Any]]:
+    """Per course: items and lessons completed out of all, and modules ("topics") with every item completed. An item
+    counts as completed once the student has a completion event for it."""
+    completed = completed_item_ids(student_id)
     per_course: dict[int, dict[str, Any]] = {}
     modules: dict[int, list[bool]] = {}
     for item_id, kind, module_id, course_id, code, title in (

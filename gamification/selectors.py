@@ -11,6 +11,7 @@ from django.db.models import Count, F, Q, Sum
 
 from accounts.models import Organization, Role, User
 from analytics.models import COMPLETE_ACTIONS, LearningEvent
+from analytics.selectors import completed_item_ids
 from classroom.models import Course, Enrollment, LearningItem
 from classroom.selectors import visible_students
 from gamification.levels import level_for, level_progress
@@ -130,11 +131,7 @@ def _progress_measures(student: User, xp: int, offered: Any, today: date) -> dic
         and LearningEvent.objects.filter(actor_id=student.pk, action__in=COMPLETE_ACTIONS).exists()
     )
     if Achievement.Kind.MODULE_COMPLETE in kinds:
-        completed_items = set(
-            LearningEvent.objects.filter(actor_id=student.pk, action__in=COMPLETE_ACTIONS, item_id__isnull=False)
-            .values_list("item_id", flat=True)
-            .distinct()
-        )
+        completed_items = completed_item_ids(student.pk)
     if Achievement.Kind.PERFECT_QUIZ in kinds:
         perfect = (
             LearningEvent.objects.filter(actor_id=student.pk, action="quiz_submit")

@@ -10,8 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from django.conf import settings
 from django.db import connection, transaction
 
-from analytics.models import COMPLETE_ACTIONS
-from analytics.services import SCORE_PERCENT
+from analytics.services import COMPLETE_LIST, SCORE_PERCENT
 from core.realtime import broadcast_on_commit
 from gamification.levels import level_for
 from gamification.models import Achievement
@@ -22,7 +21,6 @@ logger = logging.getLogger(__name__)
 # both grant the last XP under a cap. Runs are short (one batch of events), so serialising them costs little.
 AWARD_LOCK = 0x58_50_41_57  # "XPAW"
 
-COMPLETE_LIST = "ARRAY[" + ",".join(f"'{action}'" for action in sorted(COMPLETE_ACTIONS)) + "]::varchar[]"
 ORG_DAY = "(e.occurred_at AT TIME ZONE o.time_zone)::date"
 
 # Built only from constants of this module and analytics.services: no input reaches the SQL text.

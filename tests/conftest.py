@@ -7,6 +7,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from accounts.models import Organization, User
+from analytics.partitions import forget_known_partitions
 from classroom.models import Course, Enrollment, LearningItem
 from tests.factories import (
     AdminFactory,
@@ -50,6 +51,8 @@ class School:
 def _clear_cache() -> None:
     # Throttle counters and cached values live in (test) Redis; each test starts clean.
     cache.clear()
+    # Partitions an earlier test created were rolled back with its transaction; the process must not remember them.
+    forget_known_partitions()
 
 
 @pytest.fixture

@@ -13,11 +13,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Role, User
-from accounts.permissions import IsStaffRole
+from accounts.models import User
+from accounts.permissions import IsAdministrator, IsStaffRole
 from analytics import selectors
 from analytics.daterange import MAX_DAYS, DateRange, parse_days
-from classroom.api.scoping import scoped_get_or_404
+from classroom.api.scoping import scoped_get_or_404, student_in_scope
 from classroom.models import Course
 from classroom.selectors import visible_courses, visible_students
 
@@ -78,14 +78,8 @@ class LearningHeatmapView(APIView):
 
     def get(self, request: Request) -> Response:
         _reject_unknown(request, {"days", "student"})
-        user = cast(User, request.user)
         days = parse_days(request.query_params.get("days"), default=90, maximum=MAX_DAYS)
-        student_id = _int(request, "student")
-        if student_id is None:
-            if user.role != Role.STUDENT:
-                raise ValidationError({"student": ["Required: the id of a student you may see."]})
-            student_id = user.pk
-        student = cast(User, scoped_get_or_404(visible_students(user), student_id))
+        student = student_in_scope(request.user, _int(request, "student"))
         period = DateRange.last_days(days, now=timezone.now(), zone=_zone(student))
         return Response(
             {
@@ -259,14 +253,6 @@ class ContentTrendsView(APIView):
     def get(self, request: Request) -> Response:
         courses, period = _staff_period(request, set())
         return Response(selectors.content_trends(course_ids=courses, period=period))
-
-
-class IsAdministrator(IsStaffRole):
-    message = "Only administrators may do this."
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        user = request.user
-        return bool(user and user.is_authenticated and (user.is_superuser or getattr(user, "role", None) == Role.ADMIN))
 
 
 @extend_schema(

@@ -12,12 +12,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Role, User
+from accounts.models import User
 from analytics.daterange import DateRange
 from analytics.selectors import course_progress, learning_activity
-from classroom.api.scoping import scoped_get_or_404
+from classroom.api.scoping import scoped_get_or_404, student_in_scope
 from classroom.models import Course
-from classroom.selectors import visible_courses, visible_students
+from classroom.selectors import visible_courses
 from gamification import selectors
 from gamification.api.serializers import LeaderboardQuery, ProgressQuery, StudentProgressQuery, WeeklyXpQuery
 from gamification.levels import level_progress
@@ -30,16 +30,6 @@ def _query(serializer_class: Any, request: Request) -> dict[str, Any]:
     return cast(dict[str, Any], serializer.validated_data)
 
 
-def _subject(request: Request, student_id: int | None) -> User:
-    """The student a request is about: the requester (a student) by default; staff must name one they may see."""
-    user = cast(User, request.user)
-    if student_id is None:
-        if user.role != Role.STUDENT:
-            raise ValidationError({"student": ["Required: the id of a student you may see."]})
-        student_id = user.pk
-    return cast(User, scoped_get_or_404(visible_students(user).select_related("organization"), student_id))
-
-
 @extend_schema(tags=["gamification"], parameters=[ProgressQuery], responses=OpenApiTypes.OBJECT)
 class ProgressView(APIView):
     """XP, level and progress to the next level, streak, achievements (earned with their time, the others with
@@ -47,7 +37,7 @@ class ProgressView(APIView):
 
     def get(self, request: Request) -> Response:
         query = _query(ProgressQuery, request)
-        student = _subject(request, query.get("student"))
+        student = student_in_scope(request.user, query.get("student"))
         return Response(selectors.progress(student, days=query["days"], now=timezone.now()))
 
 
@@ -58,7 +48,7 @@ class WeeklyXpView(APIView):
 
     def get(self, request: Request) -> Response:
         query = _query(WeeklyXpQuery, request)
-        student = _subject(request, query.get("student"))
+        student = student_in_scope(request.user, query.get("student"))
         return Response(selectors.weekly_xp(student, now=timezone.now()))
 
 
@@ -100,7 +90,7 @@ class LearningOverviewView(APIView):
 
     def get(self, request: Request) -> Response:
         query = _query(ProgressQuery, request)
-        student = _subject(request, query.get("student"))
+        student = student_in_scope(request.user, query.get("student"))
         now = timezone.now()
         zone = ZoneInfo(student.organization.time_zone if student.organization else "UTC")
         period = DateRange.last_days(query["days"], now=now, zone=zone)
@@ -139,7 +129,7 @@ class StudentProgressView(APIView):
 
     def get(self, request: Request) -> Response:
         query = _query(StudentProgressQuery, request)
-        student = _subject(request, query.get("student"))
+        student = student_in_scope(request.user, query.get("student"))
         courses = _student_courses(request, student, query.get("course"))
         per_course = course_progress(student_id=student.pk, courses=courses)
         items = sum(row["items_total"] for row in per_course)
@@ -167,7 +157,7 @@ class SubjectMasteryView(APIView):
 
     def get(self, request: Request) -> Response:
         query = _query(StudentProgressQuery, request)
-        student = _subject(request, query.get("student"))
+        student = student_in_scope(request.user, query.get("student"))
         courses = _student_courses(request, student, query.get("course"))
         return Response(
             {

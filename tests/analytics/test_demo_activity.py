@@ -7,12 +7,10 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from analytics.models import LearningEvent, StudentDailyRollup
-from analytics.partitions import forget_known_partitions
 from gamification.models import XpAward
 
 
 def test_demo_activity_is_ingested_once_and_earns_xp(db: None, django_capture_on_commit_callbacks: Any) -> None:
-    forget_known_partitions()  # earlier tests' partitions were rolled back with their transactions
     call_command("seed_demo", "--quiet")
     with django_capture_on_commit_callbacks(execute=True):
         call_command("generate_demo_activity", "--days", "3", stdout=io.StringIO())

@@ -1,6 +1,5 @@
 """The OULAD importer against the real development copy (one small presentation), not invented rows."""
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,7 +15,6 @@ from django.db.models.functions import Cast
 from accounts.models import Organization, User
 from analytics.importers.oulad import oulad_import
 from analytics.models import LearningEvent, StudentDailyRollup
-from analytics.partitions import forget_known_partitions
 from classroom.models import Course, Enrollment, LearningItem, Submission
 
 OULAD = Path(settings.BASE_DIR).parent / "shared/datasets/oulad"
@@ -45,15 +43,7 @@ def _counts() -> dict[str, int]:
     }
 
 
-@pytest.fixture
-def _fresh_partition_cache() -> Iterator[None]:
-    # The test's transaction rolls back the monthly partitions it created; the process must not believe they exist.
-    yield
-    forget_known_partitions()
-
-
 @pytest.mark.django_db
-@pytest.mark.usefixtures("_fresh_partition_cache")
 def test_import_of_one_presentation_matches_the_source_and_is_idempotent() -> None:
     # given: what the source holds for AAA-2013J
     vle = _subset("vle")

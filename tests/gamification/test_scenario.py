@@ -11,7 +11,6 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from analytics.models import StudentDailyRollup
-from analytics.partitions import forget_known_partitions
 from analytics.services import ResolvedEvent, events_ingest, events_store, rollups_rebuild
 from analytics.validation import EventIn
 from classroom.models import Enrollment
@@ -190,7 +189,6 @@ def test_rollup_rebuild_keeps_xp(school: School, rules: dict[str, Any], post: An
 
 def test_award_xp_command_awards_what_ingestion_did_not(school: School, rules: dict[str, Any]) -> None:
     # an import writes through the bulk path, which awards nothing by itself
-    forget_known_partitions()  # earlier tests' partitions were rolled back with their transactions
     event = EventIn(event_id=uuid4(), action="lesson_complete", occurred_at=NOW, course_id=school.course.pk)
     events_store(events=[ResolvedEvent(event, school.student.pk, school.organization.pk)], received_at=NOW)
     assert selectors.total_xp(school.student) == 0
