@@ -101,6 +101,9 @@ DATABASES["default"]["OPTIONS"]["pool"] = {
     "max_size": env.int("DATABASE_POOL_MAX", default=10),
     "timeout": 10,
 }
+# Django turns psycopg's statement preparation off (for pgbouncer); our pool keeps sessions, so it is back on. Only
+# core.db.prepared_cursor prepares: Django's own cursors bind on the client, and those never prepare.
+DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 5
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 
 # SECTION: redis

@@ -241,9 +241,9 @@ def test_event_in_an_old_month_gets_its_partition(school: School) -> None:
     assert client_for(school.student).post("/api/v1/events/", body, format="json").status_code == 201
 
 
-@pytest.mark.parametrize("size", [1, 11], ids=["parameters (small batch)", "COPY (larger batch)"])
+@pytest.mark.parametrize("size", [1, 11], ids=["one event", "a batch"])
 def test_both_write_paths_store_every_column_alike(school: School, size: int) -> None:
-    # Up to SMALL_BATCH events travel as statement parameters, more through COPY: the stored rows must not differ.
+    # Every column, typed by PostgreSQL from the JSON parameter, alone or among others.
     full = event(
         course=school.course.pk,
         item=school.item.pk,
