@@ -3,16 +3,23 @@ API, the pages and the reports call these; who may ask about which course or stu
 classroom.selectors), so these take already-checked ids."""
 
 from collections.abc import Iterable
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Exists, F, Func, IntegerField, Max, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import Trunc
 
 from analytics.daterange import DateRange
-from analytics.models import COMPLETE_ACTIONS, LearningEvent, RequestMetricMinute, StudentDailyRollup, StudentItemDay
+from analytics.models import (
+    COMPLETE_ACTIONS,
+    VIEW_ACTIONS,
+    LearningEvent,
+    RequestMetricMinute,
+    StudentDailyRollup,
+    StudentItemDay,
+)
 from analytics.request_metrics import BUCKETS_MS, percentile_ms
 from classroom.models import Course, Enrollment, LearningItem, Submission
 
@@ -216,10 +223,20 @@ def overview(*, course_ids: Iterable[int] | QuerySet[Any], period: DateRange) ->
     }
 
 
-def learning_activity(*, student_id: int, period: DateRange) -> dict[str, Any]:
+def learning_activity(
+    *, student_id: int, period: DateRange, course_ids: Iterable[int] | QuerySet[Any] | None = None
+) -> dict[str, Any]:
     """One student's learning over a period: sessions (distinct session ids in the event store), active minutes,
-    items viewed and completed (distinct per day, summed), events and XP (from the rollups)."""
-    totals = StudentDailyRollup.objects.filter(student_id=student_id, day__range=(period.first, period.last)).aggregate(
+    items viewed and completed (distinct per day, summed), events and XP (from the rollups). With `course_ids`, only
+    what happened in those courses."""
+    rollups = StudentDailyRollup.objects.filter(student_id=student_id, day__range=(period.first, period.last))
+    events = LearningEvent.objects.filter(
+        actor_id=student_id, occurred_at__gte=period.start(), occurred_at__lt=period.end()
+    )
+    if course_ids is not None:
+        rollups = rollups.filter(course_id__in=course_ids)
+        events = events.filter(course_id__in=course_ids)
+    totals = rollups.aggregate(
         events=Sum("events"),
         active_seconds=Sum("active_seconds"),
         viewed=Sum("items_viewed"),
@@ -227,13 +244,7 @@ def learning_activity(*, student_id: int, period: DateRange) -> dict[str, Any]:
         xp=Sum("xp"),
         active_days=Count("day", distinct=True),
     )
-    sessions = (
-        LearningEvent.objects.filter(actor_id=student_id, occurred_at__gte=period.start(), occurred_at__lt=period.end())
-        .exclude(session_id="")
-        .values("session_id")
-        .distinct()
-        .count()
-    )
+    sessions = events.exclude(session_id="").values("session_id").distinct().count()
     active_minutes = round((totals["active_seconds"] or 0) / 60, 1)
     return {
         "sessions": sessions,
@@ -316,21 +327,30 @@ def completed_item_ids(student_id: int) -> set[int]:
     """Items the student has a completion event for (ever), through the (actor_id, occurred_at) index."""
     return set(
         LearningEvent.objects.filter(actor_id=student_id, action__in=sorted(COMPLETE_ACTIONS), item_id__isnull=False)
+        .order_by()  # no default ordering: it would join the DISTINCT
         .values_list("item_id", flat=True)
         .distinct()
     )
 
 
-def course_progress(*, student_id: int, courses: QuerySet[Course]) -> list[dict[str, Any]]:
-    """Per course: items and lessons completed out of all, and modules ("topics") with every item completed. An item
-    counts as completed once the student has a completion event for it."""
+def _item_progress(*, student_id: int, courses: QuerySet[Course]) -> list[dict[str, Any]]:
+    """Per course with items: items and lessons completed out of all, and per module (with its title and position)
+    items completed out of all. An item counts as completed once the student has a completion event for it."""
     completed = completed_item_ids(student_id)
     per_course: dict[int, dict[str, Any]] = {}
-    modules: dict[int, list[bool]] = {}
-    for item_id, kind, module_id, course_id, code, title in (
+    for item_id, kind, module_id, module_title, module_position, course_id, code, title in (
         LearningItem.objects.filter(module__course__in=courses)
         .order_by("module__course__code", "module__position", "position")
-        .values_list("id", "kind", "module_id", "module__course_id", "module__course__code", "module__course__title")
+        .values_list(
+            "id",
+            "kind",
+            "module_id",
+            "module__title",
+            "module__position",
+            "module__course_id",
+            "module__course__code",
+            "module__course__title",
+        )
     ):
         row = per_course.setdefault(
             course_id,
@@ -344,6 +364,7 @@ def course_progress(*, student_id: int, courses: QuerySet[Course]) -> list[dict[
                 "lessons_completed": 0,
                 "topics_total": 0,
                 "topics_completed": 0,
+                "modules": {},
             },
         )
         done = item_id in completed
@@ -352,14 +373,36 @@ def course_progress(*, student_id: int, courses: QuerySet[Course]) -> list[dict[
         if kind == LearningItem.Kind.LESSON:
             row["lessons_total"] += 1
             row["lessons_completed"] += done
-        modules.setdefault(module_id, []).append(done)
-        row.setdefault("_modules", set()).add(module_id)
+        module = row["modules"].setdefault(
+            module_id,
+            {
+                "module": module_id,
+                "title": module_title,
+                "position": module_position,
+                "items_total": 0,
+                "items_completed": 0,
+            },
+        )
+        module["items_total"] += 1
+        module["items_completed"] += done
     for row in per_course.values():
-        module_ids = row.pop("_modules")
-        row["topics_total"] = len(module_ids)
-        row["topics_completed"] = sum(all(modules[m]) for m in module_ids)
+        modules = list(row.pop("modules").values())
+        for module in modules:
+            module["progress_percent"] = round(100 * module["items_completed"] / module["items_total"], 1)
+        row["topics_total"] = len(modules)
+        row["topics_completed"] = sum(module["items_completed"] == module["items_total"] for module in modules)
         row["progress_percent"] = round(100 * row["items_completed"] / row["items_total"], 1)
+        row["modules"] = modules
     return list(per_course.values())
+
+
+def course_progress(*, student_id: int, courses: QuerySet[Course]) -> list[dict[str, Any]]:
+    """Per course: items and lessons completed out of all, and modules ("topics") with every item completed. An item
+    counts as completed once the student has a completion event for it."""
+    rows = _item_progress(student_id=student_id, courses=courses)
+    for row in rows:
+        del row["modules"]
+    return rows
 
 
 def content_trends(*, course_ids: Iterable[int] | QuerySet[Any], period: DateRange, limit: int = 10) -> dict[str, Any]:
@@ -454,4 +497,336 @@ def system_metrics(*, hours: int, now: datetime) -> dict[str, Any]:
         .values("actor_id")
         .distinct()
         .count(),
+    }
+
+
+# engagement-metrics windows: sub-day ones end at `now` and read the event store (the rollups are per day); the
+# others are the last local days ending today and read the rollups.
+ENGAGEMENT_TIMEFRAMES: dict[str, timedelta | int] = {
+    "1h": timedelta(hours=1),
+    "6h": timedelta(hours=6),
+    "1d": 1,
+    "7d": 7,
+    "30d": 30,
+}
+
+
+def _learner_item_pair() -> Func:
+    # count(DISTINCT ROW(actor_id, item_id)): a learner viewing one item three times in the window is one view, as
+    # in the rollups (once per learner, item and day).
+    return Func(F("actor_id"), F("item_id"), function="ROW", output_field=IntegerField())
+
+
+def _engagement_from_events(*, course_ids: list[int], start: datetime, now: datetime) -> tuple[dict[int, Any], int]:
+    """Per course and overall active learners, from the event store through its (course_id, occurred_at) index."""
+    window = LearningEvent.objects.filter(course_id__in=course_ids, occurred_at__gte=start, occurred_at__lte=now)
+    with_item = Q(item_id__isnull=False)
+    per_course = {
+        row["course_id"]: row
+        for row in window.values("course_id").annotate(
+            active_users=Count("actor_id", distinct=True),
+            events=Count("id"),
+            page_views=Count(
+                _learner_item_pair(), distinct=True, filter=with_item & Q(action__in=sorted(VIEW_ACTIONS))
+            ),
+            interactions=Count(
+                _learner_item_pair(), distinct=True, filter=with_item & Q(action__in=sorted(COMPLETE_ACTIONS))
+            ),
+        )
+    }
+    return per_course, window.values("actor_id").distinct().count()
+
+
+def _engagement_from_rollups(*, course_ids: list[int], period: DateRange) -> tuple[dict[int, Any], int]:
+    """Per course and overall active learners over local days, from the student-day rollups."""
+    in_range = StudentDailyRollup.objects.filter(course_id__in=course_ids, day__range=(period.first, period.last))
+    per_course = {
+        row["course_id"]: row
+        for row in in_range.values("course_id").annotate(
+            active_users=Count("student_id", distinct=True),
+            events=Sum("events"),
+            page_views=Sum("items_viewed"),
+            interactions=Sum("items_completed"),
+        )
+    }
+    return per_course, in_range.values("student_id").distinct().count()
+
+
+def engagement_metrics(
+    *, course_ids: Iterable[int] | QuerySet[Any], timeframe: str, now: datetime, zone: ZoneInfo
+) -> dict[str, Any]:
+    """Engagement over a set of classes in a timeframe (ENGAGEMENT_TIMEFRAMES): 1h and 6h are the hours ending at
+    `now`, read from the event store; 1d, 7d and 30d are the local days (in `zone`) ending today, read from the rollups
+    (each course's own days, as every rollup figure).
+
+    - active_users: distinct learners with an event (a learner in two classes counts once overall);
+    - events: learning events; page_views: item views (VIEW_ACTIONS), once per learner, item and day (in an hour
+      window: once per learner and item); interactions: item completions and submissions (COMPLETE_ACTIONS), counted
+      the same way;
+    - interaction_rate: interactions per 100 page views; interactions_per_active_user;
+    - sessions: distinct session ids of the events since the window's start (event store), and
+      average_session_seconds: the summed `duration` of those sessions' events divided by their number.
+    """
+    window = ENGAGEMENT_TIMEFRAMES[timeframe]
+    courses = list(Course.objects.filter(pk__in=course_ids).order_by("code").values_list("pk", "code", "title"))
+    ids = [pk for pk, _, _ in courses]
+    first_day = last_day = None
+    if isinstance(window, timedelta):
+        start = now - window
+        per_course, active_users = _engagement_from_events(course_ids=ids, start=start, now=now)
+    else:
+        period = DateRange.last_days(window, now=now, zone=zone)
+        start, first_day, last_day = period.start(), period.first, period.last
+        per_course, active_users = _engagement_from_rollups(course_ids=ids, period=period)
+    sessions = (
+        LearningEvent.objects.filter(course_id__in=ids, occurred_at__gte=start, occurred_at__lte=now)
+        .exclude(session_id="")
+        .aggregate(sessions=Count("session_id", distinct=True), seconds=Sum("duration_seconds"))
+    )
+    rows: list[dict[str, Any]] = [
+        {
+            "course": pk,
+            "code": code,
+            "title": title,
+            **{
+                key: per_course.get(pk, {}).get(key) or 0
+                for key in ("active_users", "events", "page_views", "interactions")
+            },
+        }
+        for pk, code, title in courses
+    ]
+    page_views = sum(row["page_views"] for row in rows)
+    interactions = sum(row["interactions"] for row in rows)
+    return {
+        "as_of": now,
+        "timeframe": timeframe,
+        "source": "events" if isinstance(window, timedelta) else "rollups",
+        "start": start,
+        "first_day": first_day,
+        "last_day": last_day,
+        "active_users": active_users,
+        "events": sum(row["events"] for row in rows),
+        "page_views": page_views,
+        "interactions": interactions,
+        "interaction_rate": round(100 * interactions / page_views, 1) if page_views else None,
+        "interactions_per_active_user": round(interactions / active_users, 2) if active_users else None,
+        "sessions": sessions["sessions"],
+        "average_session_seconds": (
+            round((sessions["seconds"] or 0) / sessions["sessions"], 1) if sessions["sessions"] else None
+        ),
+        "course_engagement": rows,
+    }
+
+
+def _path_status(items_total: int, items_completed: int) -> str:
+    if items_total and items_completed == items_total:
+        return "completed"
+    return "in_progress" if items_completed else "not_started"
+
+
+def progress_tracking(*, student_id: int, courses: QuerySet[Course], now: datetime, limit: int = 10) -> dict[str, Any]:
+    """A student's learning paths, i.e. the courses given: completed (every item completed), in progress (some),
+    not started (none, or a course without items); the completion rate (completed out of all paths), the average
+    progress (items completed out of all, averaged over paths with items), and the latest `limit` completion events
+    with the item's title (event store, through the (actor_id, occurred_at) index)."""
+    progress = {row["course"]: row for row in course_progress(student_id=student_id, courses=courses)}
+    paths = []
+    for course_id, code, title in courses.order_by("code").values_list("pk", "code", "title"):
+        row = progress.get(course_id, {})
+        total, done = row.get("items_total", 0), row.get("items_completed", 0)
+        paths.append(
+            {
+                "course": course_id,
+                "code": code,
+                "title": title,
+                "items_total": total,
+                "items_completed": done,
+                "progress_percent": row.get("progress_percent"),
+                "status": _path_status(total, done),
+            }
+        )
+    with_items = [path for path in paths if path["items_total"]]
+    completed = sum(path["status"] == "completed" for path in paths)
+    recent = (
+        LearningEvent.objects.filter(
+            actor_id=student_id,
+            course_id__in=courses.values("pk"),
+            action__in=sorted(COMPLETE_ACTIONS),
+            item_id__isnull=False,
+            occurred_at__lte=now,
+        )
+        .order_by("-occurred_at")
+        .values_list("occurred_at", "action", "course_id", "item_id", "item__title")[:limit]
+    )
+    return {
+        "as_of": now,
+        "total_learning_paths": len(paths),
+        "completed_paths": completed,
+        "in_progress_paths": sum(path["status"] == "in_progress" for path in paths),
+        "not_started_paths": sum(path["status"] == "not_started" for path in paths),
+        "completion_rate": round(100 * completed / len(paths), 1) if paths else None,
+        "average_progress": (
+            round(sum(100 * p["items_completed"] / p["items_total"] for p in with_items) / len(with_items), 1)
+            if with_items
+            else None
+        ),
+        "paths": paths,
+        "recent_completions": [
+            {"completed_at": occurred_at, "action": action, "course": course_id, "item": item_id, "title": title}
+            for occurred_at, action, course_id, item_id, title in recent
+        ],
+    }
+
+
+def _score_percent(score_sum: Decimal | None, score_count: int | None) -> float | None:
+    """The mean of scored events' percentages, as the rollups hold them (sum and count)."""
+    return round(float(score_sum or 0) / score_count, 1) if score_count else None
+
+
+def learning_progress(*, student_id: int, courses: QuerySet[Course]) -> list[dict[str, Any]]:
+    """Per course (by code): items, lessons and modules completed out of all, progress per module, and from the
+    rollups (all time) events, active minutes, the last local day with activity and the average score."""
+    progress = {row["course"]: row for row in _item_progress(student_id=student_id, courses=courses)}
+    activity = {
+        row["course_id"]: row
+        for row in StudentDailyRollup.objects.filter(student_id=student_id, course_id__in=courses.values("pk"))
+        .values("course_id")
+        .annotate(
+            last_day=Max("day"),
+            events=Sum("events"),
+            active_seconds=Sum("active_seconds"),
+            score_sum=Sum("score_sum"),
+            score_count=Sum("score_count"),
+        )
+    }
+    answer = []
+    for course_id, code, title in courses.order_by("code").values_list("pk", "code", "title"):
+        row = progress.get(course_id) or {
+            "items_total": 0,
+            "items_completed": 0,
+            "lessons_total": 0,
+            "lessons_completed": 0,
+            "topics_total": 0,
+            "topics_completed": 0,
+            "progress_percent": None,
+            "modules": [],
+        }
+        done = activity.get(course_id, {})
+        answer.append(
+            {
+                **row,
+                "course": course_id,
+                "code": code,
+                "title": title,
+                "events": done.get("events") or 0,
+                "active_minutes": round((done.get("active_seconds") or 0) / 60, 1),
+                "last_activity_date": done.get("last_day"),
+                "average_score_percent": _score_percent(done.get("score_sum"), done.get("score_count")),
+            }
+        )
+    return answer
+
+
+def _class_comparison(*, student_id: int, peers: list[dict[str, Any]], peer_minimum: int) -> dict[str, Any]:
+    """How the student compares with the class: the students of the class with activity in the period are the peer
+    group (the student included when active); averages are per peer; events_percentile is the share of peers with
+    fewer events than the student. Figures over fewer than `peer_minimum` contributing students are withheld."""
+    count = len(peers)
+    scored = [peer for peer in peers if peer["score_count"]]
+    mine = next((peer["events"] for peer in peers if peer["student_id"] == student_id), 0)
+    answer: dict[str, Any] = {
+        "students": count,
+        "hidden": False,
+        "reason": None,
+        "average_events": round(sum(peer["events"] for peer in peers) / count, 1) if count else None,
+        "average_active_minutes": (
+            round(sum(peer["active_seconds"] for peer in peers) / 60 / count, 1) if count else None
+        ),
+        "average_score_percent": _score_percent(
+            sum((peer["score_sum"] for peer in scored), Decimal(0)), sum(peer["score_count"] for peer in scored)
+        ),
+        "events_percentile": round(100 * sum(peer["events"] < mine for peer in peers) / count, 1) if count else None,
+    }
+    if count < peer_minimum:
+        figures = ("average_events", "average_active_minutes", "average_score_percent", "events_percentile")
+        answer.update(dict.fromkeys(figures), hidden=True)
+        answer["reason"] = f"Class figures are shown to students when at least {peer_minimum} students contribute."
+    elif len(scored) < peer_minimum:
+        answer["average_score_percent"] = None
+        answer["reason"] = f"The class average score is shown to students when at least {peer_minimum} have scores."
+    return answer
+
+
+def user_analytics(
+    *, student_id: int, courses: QuerySet[Course], period: DateRange, peer_minimum: int
+) -> dict[str, Any]:
+    """One student over a period, limited to the given courses: the learning_activity totals, the average score, a
+    zero-filled daily trend and a per-course breakdown with the class comparison (_class_comparison; pass
+    `peer_minimum` 0 to show it whatever the class size)."""
+    course_rows = list(courses.order_by("code").values_list("pk", "code", "title"))
+    course_ids = [pk for pk, _, _ in course_rows]
+    totals = learning_activity(student_id=student_id, period=period, course_ids=course_ids)
+    in_range = StudentDailyRollup.objects.filter(course_id__in=course_ids, day__range=(period.first, period.last))
+    fields = ("events", "active_seconds", "items_viewed", "items_completed", "score_sum", "score_count", "xp")
+    days: dict[date, dict[str, Any]] = {}
+    per_course: dict[int, dict[str, Any]] = {}
+    # one row per course and day (the rollup's unique key): no grouping needed
+    for row in in_range.filter(student_id=student_id).values("day", "course_id", *fields):
+        for target in (days.setdefault(row["day"], {}), per_course.setdefault(row["course_id"], {})):
+            for key in fields:
+                target[key] = target.get(key, 0) + row[key]
+    enrolled_student = Enrollment.objects.filter(
+        user_id=OuterRef("student_id"), course_id=OuterRef("course_id"), role=Enrollment.Role.STUDENT
+    )
+    peers: dict[int, list[dict[str, Any]]] = {}
+    for row in (
+        in_range.filter(Exists(enrolled_student))
+        .values("course_id", "student_id")
+        .annotate(
+            events=Sum("events"),
+            active_seconds=Sum("active_seconds"),
+            score_sum=Sum("score_sum"),
+            score_count=Sum("score_count"),
+        )
+    ):
+        peers.setdefault(row["course_id"], []).append(row)
+    score_sum = sum((row.get("score_sum", 0) for row in per_course.values()), Decimal(0))
+    score_count = sum(row.get("score_count", 0) for row in per_course.values())
+    return {
+        "student": student_id,
+        "as_of": period.now,
+        "days": period.days,
+        "first_day": period.first,
+        "last_day": period.last,
+        **totals,
+        "average_score_percent": _score_percent(score_sum, score_count),
+        "daily": [
+            {
+                "date": day,
+                "events": days.get(day, {}).get("events", 0),
+                "active_minutes": round(days.get(day, {}).get("active_seconds", 0) / 60, 1),
+                "items_completed": days.get(day, {}).get("items_completed", 0),
+                "xp": days.get(day, {}).get("xp", 0),
+            }
+            for day in period.buckets()
+        ],
+        "courses": [
+            {
+                "course": pk,
+                "code": code,
+                "title": title,
+                "events": per_course.get(pk, {}).get("events", 0),
+                "active_minutes": round(per_course.get(pk, {}).get("active_seconds", 0) / 60, 1),
+                "items_viewed": per_course.get(pk, {}).get("items_viewed", 0),
+                "items_completed": per_course.get(pk, {}).get("items_completed", 0),
+                "xp": per_course.get(pk, {}).get("xp", 0),
+                "average_score_percent": _score_percent(
+                    per_course.get(pk, {}).get("score_sum"), per_course.get(pk, {}).get("score_count")
+                ),
+                "class_comparison": _class_comparison(
+                    student_id=student_id, peers=peers.get(pk, []), peer_minimum=peer_minimum
+                ),
+            }
+            for pk, code, title in course_rows
+        ],
     }

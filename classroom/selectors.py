@@ -60,6 +60,12 @@ def visible_courses(user: Actor) -> QuerySet[Course]:
     return in_org.filter(Exists(attended))
 
 
+def courses_in_common(viewer: Actor, student: Actor) -> QuerySet[Course]:
+    """The student's classes that the viewer may also see: all of them for the student themselves and the school's
+    administrators, only their own for a teacher."""
+    return visible_courses(student).filter(pk__in=visible_courses(viewer).values("pk"))
+
+
 def visible_students(user: Actor) -> QuerySet[User]:
     """Students whose individual data `user` may see."""
     member = active_member(user)

@@ -12,10 +12,12 @@ api_v1 = [
     path("", include("classroom.api.urls")),
     path("", include("analytics.api.urls")),
     path("", include("gamification.api.urls")),
+    path("", include("dashboards.api_urls")),
 ]
 
 urlpatterns = [
     path("", include("classroom.urls")),
+    path("", include("dashboards.urls")),
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path("health", health, name="health"),

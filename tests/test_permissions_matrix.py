@@ -288,6 +288,94 @@ CASES = [
         lambda s: f"/api/v1/gamification/leaderboard?course={s.foreign_course.pk}",
         {"anonymous": 401, "student": 404, "teacher": 404, "admin": 404},
     ),
+    # Issue 5, engagement, progress and per-user analytics.
+    *staff_cases("analytics-engagement-metrics", "analytics/engagement-metrics"),
+    *student_cases("analytics-progress-tracking", "analytics/progress-tracking"),
+    *student_cases("analytics-learning-progress", "analytics/learning-progress"),
+    # One user's analytics: a student only themselves; staff the students they may see; else 404 like a missing id.
+    Case(
+        "analytics-user-analytics",
+        lambda s: f"/api/v1/analytics/users/{s.student.pk}/analytics",
+        {"anonymous": 401, "student": 200, "teacher": 200, "admin": 200},
+    ),
+    Case(
+        "analytics-user-analytics",
+        lambda s: f"/api/v1/analytics/users/{s.classmate.pk}/analytics",
+        {"anonymous": 401, "student": 404, "teacher": 200, "admin": 200},
+    ),
+    Case(
+        "analytics-user-analytics",
+        lambda s: f"/api/v1/analytics/users/{s.other_student.pk}/analytics",
+        {"anonymous": 401, "student": 404, "teacher": 404, "admin": 200},
+    ),
+    Case(
+        "analytics-user-analytics",
+        lambda s: f"/api/v1/analytics/users/{s.foreign_student.pk}/analytics",
+        {"anonymous": 401, "student": 404, "teacher": 404, "admin": 404},
+    ),
+    Case(
+        "analytics-user-analytics",
+        lambda s: f"/api/v1/analytics/users/{s.teacher.pk}/analytics",
+        {"anonymous": 401, "student": 404, "teacher": 404, "admin": 404},
+    ),
+    Case(
+        "analytics-user-analytics",
+        lambda s: f"/api/v1/analytics/users/{MISSING_ID}/analytics",
+        {"anonymous": 401, "student": 404, "teacher": 404, "admin": 404},
+    ),
+    # Issue 5, the three levels of dashboard (API) and their pages.
+    *student_cases("analytics-dashboard-micro", "analytics/dashboards/micro"),
+    *[
+        Case("analytics-dashboard-meso", (lambda s, c=c: f"/api/v1/analytics/dashboards/meso?course={c(s)}"), expect)
+        for c, expect in (
+            (lambda s: s.course.pk, {"anonymous": 401, "student": 403, "teacher": 200, "admin": 200}),
+            (lambda s: s.other_course.pk, {"anonymous": 401, "student": 403, "teacher": 404, "admin": 200}),
+            (lambda s: s.foreign_course.pk, {"anonymous": 401, "student": 403, "teacher": 404, "admin": 404}),
+            (lambda s: MISSING_ID, {"anonymous": 401, "student": 403, "teacher": 404, "admin": 404}),
+        )
+    ],
+    Case(
+        "analytics-dashboard-meso",
+        lambda s: "/api/v1/analytics/dashboards/meso",
+        {"anonymous": 401, "student": 403, "teacher": 400, "admin": 400},
+    ),
+    Case(
+        "analytics-dashboard-macro",
+        lambda s: "/api/v1/analytics/dashboards/macro",
+        {"anonymous": 401, "student": 403, "teacher": 200, "admin": 200},
+    ),
+    Case(
+        "my-progress",
+        lambda s: "/progress/",
+        {"anonymous": 302, "student": 200, "teacher": 404, "admin": 404},
+        page=True,
+    ),
+    *[
+        Case("student-progress", (lambda s, w=who: f"/students/{w(s)}/progress/"), expect, page=True)
+        for who, expect in (
+            (lambda s: s.student.pk, {"anonymous": 302, "student": 200, "teacher": 200, "admin": 200}),
+            (lambda s: s.classmate.pk, {"anonymous": 302, "student": 404, "teacher": 200, "admin": 200}),
+            (lambda s: s.other_student.pk, {"anonymous": 302, "student": 404, "teacher": 404, "admin": 200}),
+            (lambda s: s.foreign_student.pk, {"anonymous": 302, "student": 404, "teacher": 404, "admin": 404}),
+            (lambda s: s.teacher.pk, {"anonymous": 302, "student": 404, "teacher": 404, "admin": 404}),
+            (lambda s: MISSING_ID, {"anonymous": 302, "student": 404, "teacher": 404, "admin": 404}),
+        )
+    ],
+    *[
+        Case("class-dashboard", (lambda s, c=c: f"/classes/{c(s)}/dashboard/"), expect, page=True)
+        for c, expect in (
+            (lambda s: s.course.pk, {"anonymous": 302, "student": 404, "teacher": 200, "admin": 200}),
+            (lambda s: s.other_course.pk, {"anonymous": 302, "student": 404, "teacher": 404, "admin": 200}),
+            (lambda s: s.foreign_course.pk, {"anonymous": 302, "student": 404, "teacher": 404, "admin": 404}),
+            (lambda s: MISSING_ID, {"anonymous": 302, "student": 404, "teacher": 404, "admin": 404}),
+        )
+    ],
+    Case(
+        "institution-dashboard",
+        lambda s: "/institution/",
+        {"anonymous": 302, "student": 404, "teacher": 200, "admin": 200},
+        page=True,
+    ),
     # /health is public and covered for every role in tests/core/test_health.py.
 ]
 
@@ -339,6 +427,20 @@ FORBIDDEN_VS_MISSING = [
     (
         "/api/v1/gamification/leaderboard?course={0.foreign_course.pk}",
         "/api/v1/gamification/leaderboard?course={missing}",
+    ),
+    ("/api/v1/analytics/users/{0.other_student.pk}/analytics", "/api/v1/analytics/users/{missing}/analytics"),
+    ("/api/v1/analytics/users/{0.foreign_student.pk}/analytics", "/api/v1/analytics/users/{missing}/analytics"),
+    (
+        "/api/v1/analytics/progress-tracking?student={0.foreign_student.pk}",
+        "/api/v1/analytics/progress-tracking?student={missing}",
+    ),
+    (
+        "/api/v1/analytics/learning-progress?student={0.other_student.pk}",
+        "/api/v1/analytics/learning-progress?student={missing}",
+    ),
+    (
+        "/api/v1/analytics/dashboards/micro?student={0.other_student.pk}",
+        "/api/v1/analytics/dashboards/micro?student={missing}",
     ),
 ]
 
@@ -392,3 +494,22 @@ def test_every_url_is_in_the_matrix() -> None:
     for name in {case.name for case in CASES}:
         roles_tested = {role for case in CASES if case.name == name for role in case.expect}
         assert roles_tested == set(ROLES), name
+
+
+# Pages: a class or student outside the viewer's scope gets the same 404 page as one that does not exist.
+FORBIDDEN_VS_MISSING_PAGES = [
+    ("/students/{0.other_student.pk}/progress/", "/students/{missing}/progress/"),
+    ("/classes/{0.other_course.pk}/dashboard/", "/classes/{missing}/dashboard/"),
+    ("/classes/{0.foreign_course.pk}/dashboard/", "/classes/{missing}/dashboard/"),
+]
+
+
+@pytest.mark.parametrize("role", ["student", "teacher"])
+@pytest.mark.parametrize(("forbidden", "missing"), FORBIDDEN_VS_MISSING_PAGES)
+def test_forbidden_page_looks_exactly_like_missing(forbidden: str, missing: str, role: str, school: School) -> None:
+    client = Client()
+    client.force_login(getattr(school, role))
+    seen = client.get(forbidden.format(school, missing=MISSING_ID))
+    absent = client.get(missing.format(school, missing=MISSING_ID))
+    assert (seen.status_code, seen.content) == (absent.status_code, absent.content)
+    assert seen.status_code == 404

@@ -5,6 +5,8 @@ from datetime import date, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
+from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -13,11 +15,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import User
+from accounts.models import Role, User
 from accounts.permissions import IsAdministrator, IsStaffRole
 from analytics import selectors
 from analytics.daterange import MAX_DAYS, DateRange, parse_days
-from classroom.api.scoping import scoped_get_or_404, student_in_scope
+from classroom.api.scoping import scoped_get_or_404, student_courses, student_in_scope
 from classroom.models import Course
 from classroom.selectors import visible_courses, visible_students
 
@@ -270,3 +272,102 @@ class SystemMetricsView(APIView):
         _reject_unknown(request, {"hours"})
         hours = parse_days(request.query_params.get("hours"), default=24, maximum=720, name="hours")
         return Response(selectors.system_metrics(hours=hours, now=timezone.now()))
+
+
+TIMEFRAME = OpenApiParameter(
+    "timeframe",
+    str,
+    enum=list(selectors.ENGAGEMENT_TIMEFRAMES),
+    description="1h or 6h: the hours ending now (event store); 1d, 7d or 30d: the local days ending today (rollups). "
+    "Default 1d.",
+)
+
+
+@extend_schema(tags=["analytics"], parameters=[TIMEFRAME, COURSE], responses=OpenApiTypes.OBJECT)
+class EngagementMetricsView(APIView):
+    """Active users, events, page views (item views), interactions (item completions), interaction rate (per 100
+    page views), sessions and their average length, and the same per class, over the requester's classes (teachers)
+    or school (administrators) in the timeframe. Definitions: analytics.selectors.engagement_metrics."""
+
+    permission_classes = [IsStaffRole]
+
+    def get(self, request: Request) -> Response:
+        _reject_unknown(request, {"timeframe", "course"})
+        timeframe = request.query_params.get("timeframe", "1d")
+        if timeframe not in selectors.ENGAGEMENT_TIMEFRAMES:
+            allowed = ", ".join(selectors.ENGAGEMENT_TIMEFRAMES)
+            raise ValidationError({"timeframe": [f"Unknown timeframe; allowed: {allowed}."]})
+        return Response(
+            selectors.engagement_metrics(
+                course_ids=_scoped_courses(request),
+                timeframe=timeframe,
+                now=timezone.now(),
+                zone=_zone(cast(User, request.user)),
+            )
+        )
+
+
+def _student_and_courses(request: Request) -> tuple[User, int | None, QuerySet[Course]]:
+    """For student-level reads: reject unknown parameters; the student (the requester by default, or `student` in
+    their scope) and their classes the requester may also see, or the one named by `course`."""
+    _reject_unknown(request, {"student", "course"})
+    student_id, course_id = _int(request, "student"), _int(request, "course")
+    student = student_in_scope(request.user, student_id)
+    return student, course_id, student_courses(cast(User, request.user), student, course_id)
+
+
+@extend_schema(tags=["analytics"], parameters=[STUDENT, COURSE], responses=OpenApiTypes.OBJECT)
+class ProgressTrackingView(APIView):
+    """A student's learning paths (their courses): total, completed (every item), in progress, not started, the
+    completion rate, the average progress and the latest completed items with their titles and times."""
+
+    def get(self, request: Request) -> Response:
+        student, course_id, courses = _student_and_courses(request)
+        return Response(
+            {
+                "student": student.pk,
+                "course": course_id,
+                **selectors.progress_tracking(student_id=student.pk, courses=courses, now=timezone.now()),
+            }
+        )
+
+
+@extend_schema(tags=["analytics"], parameters=[STUDENT, COURSE], responses=OpenApiTypes.OBJECT)
+class LearningProgressView(APIView):
+    """Per course of a student (or the one named): items, lessons and modules completed, progress per module, events,
+    active minutes, last day with activity and average score."""
+
+    def get(self, request: Request) -> Response:
+        student, course_id, courses = _student_and_courses(request)
+        return Response(
+            {
+                "student": student.pk,
+                "course": course_id,
+                "as_of": timezone.now(),
+                "courses": selectors.learning_progress(student_id=student.pk, courses=courses),
+            }
+        )
+
+
+@extend_schema(tags=["analytics"], parameters=[DAYS], responses=OpenApiTypes.OBJECT)
+class UserAnalyticsView(APIView):
+    """One student over the last `days` days (default 30) in the classes the requester shares with them: sessions,
+    events, active minutes, items viewed and completed, average score, XP, a daily trend and per class the same with
+    a class comparison. Students see only themselves, and class figures only when at least
+    ANALYTICS_PEER_MIN_STUDENTS students contribute."""
+
+    def get(self, request: Request, user_pk: int) -> Response:
+        _reject_unknown(request, {"days"})
+        days = parse_days(request.query_params.get("days"), default=30, maximum=365)
+        viewer = cast(User, request.user)
+        student = cast(User, scoped_get_or_404(visible_students(viewer).select_related("organization"), user_pk))
+        period = DateRange.last_days(days, now=timezone.now(), zone=_zone(student))
+        is_student = viewer.role == Role.STUDENT and not viewer.is_superuser
+        return Response(
+            selectors.user_analytics(
+                student_id=student.pk,
+                courses=student_courses(viewer, student, None),
+                period=period,
+                peer_minimum=int(settings.ANALYTICS_PEER_MIN_STUDENTS) if is_student else 0,
+            )
+        )

@@ -18,4 +18,10 @@ urlpatterns = [
         metrics.CourseAnalyticsView.as_view(),
         name="analytics-course-analytics",
     ),
+    path("analytics/engagement-metrics", metrics.EngagementMetricsView.as_view(), name="analytics-engagement-metrics"),
+    path("analytics/progress-tracking", metrics.ProgressTrackingView.as_view(), name="analytics-progress-tracking"),
+    path("analytics/learning-progress", metrics.LearningProgressView.as_view(), name="analytics-learning-progress"),
+    path(
+        "analytics/users/<int:user_pk>/analytics", metrics.UserAnalyticsView.as_view(), name="analytics-user-analytics"
+    ),
 ]

@@ -15,7 +15,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView
 
 from accounts.models import Role
-from classroom.selectors import Actor, visible_students
+from classroom.models import Course
+from classroom.selectors import Actor, courses_in_common, visible_students
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -53,3 +54,12 @@ def student_in_scope(user: Any, student_id: int | None) -> "User":
             raise ValidationError({"student": ["Required: the id of a student you may see."]})
         student_id = user.pk
     return cast("User", scoped_get_or_404(visible_students(user).select_related("organization"), student_id))
+
+
+def student_courses(viewer: Any, student: "User", course_id: int | None) -> QuerySet[Course]:
+    """The student's classes that the requester may also see (a teacher: only their own), or the one named (404
+    outside them)."""
+    courses = courses_in_common(viewer, student)
+    if course_id is not None:
+        courses = courses.filter(pk=scoped_get_or_404(courses, course_id).pk)
+    return courses

@@ -57,6 +57,7 @@ LOCAL_APPS = [
     "gamification",
     "recommendations",
     "reports",
+    "dashboards",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -191,7 +192,14 @@ USE_TZ = True
 # SECTION: static
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# Browser libraries come from npm (frontend/package.json and its committed lockfile; `./dev` runs `npm ci`) and are
+# served from here like our own files: no CDN.
+FRONTEND_MODULES = BASE_DIR / "frontend" / "node_modules"
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    ("vendor/chartjs", FRONTEND_MODULES / "chart.js" / "dist"),
+    ("vendor/chartjs-chart-matrix", FRONTEND_MODULES / "chartjs-chart-matrix" / "dist"),
+]
 
 # SECTION: api
 REST_FRAMEWORK = {
@@ -261,6 +269,8 @@ METRICS_TOKEN = env("METRICS_TOKEN", default="")
 GAMIFICATION_LEVEL_BASE_XP = env.int("GAMIFICATION_LEVEL_BASE_XP", default=100)  # level n starts at base*n*(n-1)/2
 GAMIFICATION_STREAK_MIN_DAILY_XP = env.int("GAMIFICATION_STREAK_MIN_DAILY_XP", default=10)  # an active streak day
 GAMIFICATION_LEADERBOARD_MIN_STUDENTS = env.int("GAMIFICATION_LEADERBOARD_MIN_STUDENTS", default=5)
+# Class averages and percentiles are hidden from students when fewer students contribute (analytics users/{id}).
+ANALYTICS_PEER_MIN_STUDENTS = env.int("ANALYTICS_PEER_MIN_STUDENTS", default=5)
 # True: award XP in the request after commit instead of in a Celery task (tests, where no worker runs)
 GAMIFICATION_AWARD_INLINE = env.bool("GAMIFICATION_AWARD_INLINE", default=False)
 # Token requests per client address (brute-force brake on /api/v1/auth/token/ and refresh).

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from accounts.models import User
 from analytics.daterange import DateRange
 from analytics.selectors import course_progress, learning_activity
-from classroom.api.scoping import scoped_get_or_404, student_in_scope
+from classroom.api.scoping import scoped_get_or_404, student_courses, student_in_scope
 from classroom.models import Course
 from classroom.selectors import visible_courses
 from gamification import selectors
@@ -114,14 +114,6 @@ class LearningOverviewView(APIView):
         )
 
 
-def _student_courses(request: Request, student: User, course_id: int | None) -> Any:
-    """The student's classes that the requester may also see (a teacher: only their own), or the one named."""
-    courses = visible_courses(student).filter(pk__in=visible_courses(cast(User, request.user)).values("pk"))
-    if course_id is not None:
-        courses = courses.filter(pk=scoped_get_or_404(courses, course_id).pk)
-    return courses
-
-
 @extend_schema(tags=["analytics"], parameters=[StudentProgressQuery], responses=OpenApiTypes.OBJECT)
 class StudentProgressView(APIView):
     """Overall progress (items completed out of all in the student's classes, or one class), lessons completed out
@@ -130,7 +122,7 @@ class StudentProgressView(APIView):
     def get(self, request: Request) -> Response:
         query = _query(StudentProgressQuery, request)
         student = student_in_scope(request.user, query.get("student"))
-        courses = _student_courses(request, student, query.get("course"))
+        courses = student_courses(cast(User, request.user), student, query.get("course"))
         per_course = course_progress(student_id=student.pk, courses=courses)
         items = sum(row["items_total"] for row in per_course)
         done = sum(row["items_completed"] for row in per_course)
@@ -158,7 +150,7 @@ class SubjectMasteryView(APIView):
     def get(self, request: Request) -> Response:
         query = _query(StudentProgressQuery, request)
         student = student_in_scope(request.user, query.get("student"))
-        courses = _student_courses(request, student, query.get("course"))
+        courses = student_courses(cast(User, request.user), student, query.get("course"))
         return Response(
             {
                 "student": student.pk,
