@@ -2,6 +2,7 @@
 numbers the API returns for the same scope; the charts are drawn by the locally served Chart.js; the timeframe
 picker changes the data without reloading the page; nothing is fetched from another host."""
 
+import importlib
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -9,6 +10,7 @@ from urllib.parse import urlsplit
 from uuid import uuid4
 
 import pytest
+from django.apps import apps as django_apps
 from django.utils import timezone
 from playwright.sync_api import Browser, Page, sync_playwright
 from pytest_django.live_server_helper import LiveServer
@@ -20,9 +22,10 @@ from tests.e2e.test_api_docs_browser import CHROMIUM_ARGS, chromium_path
 PASSWORD = "pass-word-123"  # tests.factories.UserFactory
 TIMEOUT_MS = 15_000
 
-# The live server sees only committed rows; serialized_rollback brings back the rows migrations create (the default
-# XP rules and achievements) after each test empties the tables.
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+# The live server sees only committed rows. Transactional tests empty every table afterwards, the rows migrations
+# create included, so `activity` puts the default XP rules and achievements back (idempotently).
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+DEFAULT_RULES = importlib.import_module("gamification.migrations.0002_default_rules")
 
 
 @pytest.fixture
@@ -38,6 +41,7 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture
 def activity(school: School) -> School:
     """Recent events for the student and the classmate, through the ingestion path (XP inline in tests)."""
+    DEFAULT_RULES.create(django_apps, None)
     now = timezone.now()
 
     def post(student: Any, minutes_ago: int, action: str, **metadata: Any) -> None:
