@@ -10,6 +10,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import orjson
@@ -18,6 +19,7 @@ from django.db.utils import IntegrityError, OperationalError
 
 from accounts.models import User
 from analytics import hooks
+from analytics.cache import answers_changed
 from analytics.models import (
     COMPLETE_ACTIONS,
     VIEW_ACTIONS,
@@ -310,6 +312,8 @@ def events_store(
             [_staged_json(events, source), received_at],
         )
         claimed, inserted = cursor.fetchone() or (0, 0)
+    if inserted:
+        transaction.on_commit(partial(answers_changed, {resolved.organization_id for resolved in events}))
     return inserted, len(events) - claimed
 
 
@@ -393,6 +397,7 @@ def rollup_day_range_recompute(*, first: date, last: date) -> None:
             },
         )
         hooks.rollups_rebuilt(first, last)
+        transaction.on_commit(answers_changed)
 
 
 @dataclass

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from accounts.models import User
 from accounts.permissions import IsStaffRole, is_administrator
 from analytics.api.metrics import COURSE, DAYS, STUDENT, _int, _reject_unknown, _zone
+from analytics.cache import cached_read
 from analytics.daterange import DateRange, parse_days
 from classroom.api.scoping import scoped_get_or_404, student_in_scope
 from classroom.models import Course
@@ -42,7 +43,11 @@ class MicroDashboardView(APIView):
         zone = ZoneInfo(student.organization.time_zone if student.organization else "UTC")
         period = DateRange.last_days(_days(request), now=timezone.now(), zone=zone)
         courses = courses_in_common(viewer, student)
-        return Response(selectors.micro(student=student, courses=courses, period=period, viewer=viewer))
+        return Response(
+            cached_read(
+                request, lambda: selectors.micro(student=student, courses=courses, period=period, viewer=viewer)
+            )
+        )
 
 
 @extend_schema(tags=["analytics"], parameters=[COURSE, DAYS], responses=OpenApiTypes.OBJECT)
@@ -60,7 +65,7 @@ class MesoDashboardView(APIView):
             raise ValidationError({"course": ["Required: the id of a class you may see."]})
         course = cast(Course, scoped_get_or_404(visible_courses(viewer).select_related("organization"), course_id))
         period = DateRange.last_days(_days(request), now=timezone.now(), zone=_zone(viewer, course))
-        return Response(selectors.meso(course=course, period=period, viewer=viewer))
+        return Response(cached_read(request, lambda: selectors.meso(course=course, period=period, viewer=viewer)))
 
 
 @extend_schema(tags=["analytics"], parameters=[DAYS], responses=OpenApiTypes.OBJECT)
@@ -75,5 +80,10 @@ class MacroDashboardView(APIView):
         viewer = cast(User, request.user)
         period = DateRange.last_days(_days(request), now=timezone.now(), zone=_zone(viewer))
         return Response(
-            selectors.macro(courses=visible_courses(viewer), period=period, include_system=is_administrator(viewer))
+            cached_read(
+                request,
+                lambda: selectors.macro(
+                    courses=visible_courses(viewer), period=period, include_system=is_administrator(viewer)
+                ),
+            )
         )

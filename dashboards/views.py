@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from accounts.permissions import is_administrator
+from analytics.cache import cached_read
 from analytics.daterange import DateRange
 from classroom.selectors import courses_in_common, visible_courses, visible_students
 from dashboards import charts, selectors
@@ -55,7 +56,7 @@ def _student_page(request: HttpRequest, student: User) -> HttpResponse:
     zone = ZoneInfo(student.organization.time_zone if student.organization else "UTC")
     period = DateRange.last_days(days, now=timezone.now(), zone=zone)
     shared = courses_in_common(viewer, student)
-    data = selectors.micro(student=student, courses=shared, period=period, viewer=viewer)
+    data = cached_read(request, lambda: selectors.micro(student=student, courses=shared, period=period, viewer=viewer))
     courses = data["courses"]
     context = {
         "data": data,
@@ -105,7 +106,7 @@ def class_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
         return _bad_days()
     zone = ZoneInfo(course.time_zone)
     period = DateRange.last_days(days, now=timezone.now(), zone=zone)
-    data = selectors.meso(course=course, period=period, viewer=viewer)
+    data = cached_read(request, lambda: selectors.meso(course=course, period=period, viewer=viewer))
     timeliness = data["assignment_timeliness"]
     states = ("on_time", "late", "missing", "excused")
     context = {
@@ -154,7 +155,11 @@ def institution(request: HttpRequest) -> HttpResponse:
         return _bad_days()
     zone = ZoneInfo(viewer.organization.time_zone if viewer.organization else "UTC")
     period = DateRange.last_days(days, now=timezone.now(), zone=zone)
-    data = selectors.macro(courses=visible_courses(viewer), period=period, include_system=is_administrator(viewer))
+    courses_in_scope = visible_courses(viewer)
+    data = cached_read(
+        request,
+        lambda: selectors.macro(courses=courses_in_scope, period=period, include_system=is_administrator(viewer)),
+    )
     courses = data["courses"]
     context = {
         "data": data,

@@ -6,10 +6,13 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import connection, transaction
 
+from accounts.models import User
+from analytics.cache import answers_changed
 from analytics.services import COMPLETE_LIST, SCORE_PERCENT
 from core.realtime import broadcast_on_commit
 from gamification.levels import level_for
@@ -174,6 +177,10 @@ def xp_award(*, start: datetime, end: datetime, now: datetime, actor_ids: Iterab
                 )
         if students:
             outcome.achievements = achievements_award(students=students, now=now)
+            organizations = set(
+                User.objects.filter(pk__in=students).values_list("organization_id", flat=True).distinct()
+            )
+            transaction.on_commit(partial(answers_changed, organizations - {None}))
     return outcome
 
 

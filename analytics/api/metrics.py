@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from accounts.models import Role, User
 from accounts.permissions import IsAdministrator, IsStaffRole
 from analytics import selectors
+from analytics.cache import cached_read
 from analytics.daterange import MAX_DAYS, DateRange, parse_days
 from classroom.api.scoping import scoped_get_or_404, student_courses, student_in_scope
 from classroom.models import Course
@@ -63,14 +64,17 @@ class EngagementTrendView(APIView):
         days = period.days
         points = selectors.engagement_trend(course_ids=courses, period=period)
         return Response(
-            {
-                "as_of": period.now,
-                "days": days,
-                "total_events": sum(point["events"] for point in points),
-                "peak_active_students": max((point["active_students"] for point in points), default=0),
-                "growth_percent": selectors.growth_percent(points, "events"),
-                "daily": points,
-            }
+            cached_read(
+                request,
+                lambda: {
+                    "as_of": period.now,
+                    "days": days,
+                    "total_events": sum(point["events"] for point in points),
+                    "peak_active_students": max((point["active_students"] for point in points), default=0),
+                    "growth_percent": selectors.growth_percent(points, "events"),
+                    "daily": points,
+                },
+            )
         )
 
 
@@ -84,12 +88,15 @@ class LearningHeatmapView(APIView):
         student = student_in_scope(request.user, _int(request, "student"))
         period = DateRange.last_days(days, now=timezone.now(), zone=_zone(student))
         return Response(
-            {
-                "student": student.pk,
-                "as_of": period.now,
-                "days": days,
-                "heatmap": selectors.learning_heatmap(student_id=student.pk, period=period),
-            }
+            cached_read(
+                request,
+                lambda: {
+                    "student": student.pk,
+                    "as_of": period.now,
+                    "days": days,
+                    "heatmap": selectors.learning_heatmap(student_id=student.pk, period=period),
+                },
+            )
         )
 
 
@@ -106,7 +113,7 @@ class CourseAnalyticsView(APIView):
         course = cast(Course, scoped_get_or_404(visible_courses(user), course_pk))
         days = parse_days(request.query_params.get("days"), default=30, maximum=365)
         period = DateRange.last_days(days, now=timezone.now(), zone=_zone(user, course))
-        return Response(selectors.course_analytics(course=course, period=period))
+        return Response(cached_read(request, lambda: selectors.course_analytics(course=course, period=period)))
 
 
 def _scoped_courses(request: Request) -> Any:
@@ -151,7 +158,7 @@ class OverviewView(APIView):
 
     def get(self, request: Request) -> Response:
         courses, period = _staff_period(request, set())
-        return Response(selectors.overview(course_ids=courses, period=period))
+        return Response(cached_read(request, lambda: selectors.overview(course_ids=courses, period=period)))
 
 
 TIME_RANGES = {"day": 1, "week": 7, "month": 30, "year": 365}
@@ -195,14 +202,17 @@ class DashboardView(APIView):
         courses = _scoped_courses(request)
         period = DateRange.last_days(TIME_RANGES[time_range], now=timezone.now(), zone=_zone(user))
         return Response(
-            {
-                "time_range": time_range,
-                **selectors.summary(course_ids=courses, period=period),
-                "top_performers": _with_names(user, selectors.top_performers(course_ids=courses, period=period)),
-                "recent_completions": _with_names(
-                    user, selectors.recent_completions(course_ids=courses, now=period.now)
-                ),
-            }
+            cached_read(
+                request,
+                lambda: {
+                    "time_range": time_range,
+                    **selectors.summary(course_ids=courses, period=period),
+                    "top_performers": _with_names(user, selectors.top_performers(course_ids=courses, period=period)),
+                    "recent_completions": _with_names(
+                        user, selectors.recent_completions(course_ids=courses, now=period.now)
+                    ),
+                },
+            )
         )
 
 
@@ -242,7 +252,9 @@ class SummaryView(APIView):
         if (end - start).days + 1 > MAX_DAYS:
             raise ValidationError({"start_date": [f"At most {MAX_DAYS} days from start_date to end_date."]})
         period = DateRange(start, end, zone, now)
-        return Response(selectors.summary(course_ids=_scoped_courses(request), period=period))
+        return Response(
+            cached_read(request, lambda: selectors.summary(course_ids=_scoped_courses(request), period=period))
+        )
 
 
 @extend_schema(tags=["analytics"], parameters=[DAYS, COURSE], responses=OpenApiTypes.OBJECT)
@@ -254,7 +266,7 @@ class ContentTrendsView(APIView):
 
     def get(self, request: Request) -> Response:
         courses, period = _staff_period(request, set())
-        return Response(selectors.content_trends(course_ids=courses, period=period))
+        return Response(cached_read(request, lambda: selectors.content_trends(course_ids=courses, period=period)))
 
 
 @extend_schema(
@@ -298,11 +310,14 @@ class EngagementMetricsView(APIView):
             allowed = ", ".join(selectors.ENGAGEMENT_TIMEFRAMES)
             raise ValidationError({"timeframe": [f"Unknown timeframe; allowed: {allowed}."]})
         return Response(
-            selectors.engagement_metrics(
-                course_ids=_scoped_courses(request),
-                timeframe=timeframe,
-                now=timezone.now(),
-                zone=_zone(cast(User, request.user)),
+            cached_read(
+                request,
+                lambda: selectors.engagement_metrics(
+                    course_ids=_scoped_courses(request),
+                    timeframe=timeframe,
+                    now=timezone.now(),
+                    zone=_zone(cast(User, request.user)),
+                ),
             )
         )
 
@@ -324,11 +339,14 @@ class ProgressTrackingView(APIView):
     def get(self, request: Request) -> Response:
         student, course_id, courses = _student_and_courses(request)
         return Response(
-            {
-                "student": student.pk,
-                "course": course_id,
-                **selectors.progress_tracking(student_id=student.pk, courses=courses, now=timezone.now()),
-            }
+            cached_read(
+                request,
+                lambda: {
+                    "student": student.pk,
+                    "course": course_id,
+                    **selectors.progress_tracking(student_id=student.pk, courses=courses, now=timezone.now()),
+                },
+            )
         )
 
 
@@ -340,12 +358,15 @@ class LearningProgressView(APIView):
     def get(self, request: Request) -> Response:
         student, course_id, courses = _student_and_courses(request)
         return Response(
-            {
-                "student": student.pk,
-                "course": course_id,
-                "as_of": timezone.now(),
-                "courses": selectors.learning_progress(student_id=student.pk, courses=courses),
-            }
+            cached_read(
+                request,
+                lambda: {
+                    "student": student.pk,
+                    "course": course_id,
+                    "as_of": timezone.now(),
+                    "courses": selectors.learning_progress(student_id=student.pk, courses=courses),
+                },
+            )
         )
 
 
@@ -364,10 +385,13 @@ class UserAnalyticsView(APIView):
         period = DateRange.last_days(days, now=timezone.now(), zone=_zone(student))
         is_student = viewer.role == Role.STUDENT and not viewer.is_superuser
         return Response(
-            selectors.user_analytics(
-                student_id=student.pk,
-                courses=student_courses(viewer, student, None),
-                period=period,
-                peer_minimum=int(settings.ANALYTICS_PEER_MIN_STUDENTS) if is_student else 0,
+            cached_read(
+                request,
+                lambda: selectors.user_analytics(
+                    student_id=student.pk,
+                    courses=student_courses(viewer, student, None),
+                    period=period,
+                    peer_minimum=int(settings.ANALYTICS_PEER_MIN_STUDENTS) if is_student else 0,
+                ),
             )
         )

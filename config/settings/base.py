@@ -271,6 +271,9 @@ GAMIFICATION_STREAK_MIN_DAILY_XP = env.int("GAMIFICATION_STREAK_MIN_DAILY_XP", d
 GAMIFICATION_LEADERBOARD_MIN_STUDENTS = env.int("GAMIFICATION_LEADERBOARD_MIN_STUDENTS", default=5)
 # Class averages and percentiles are hidden from students when fewer students contribute (analytics users/{id}).
 ANALYTICS_PEER_MIN_STUDENTS = env.int("ANALYTICS_PEER_MIN_STUDENTS", default=5)
+# Analytics answers are cached this many seconds at most, and recomputed as soon as new events or XP arrive for the
+# organisation (analytics/cache.py); 0 turns the cache off.
+ANALYTICS_CACHE_SECONDS = env.int("ANALYTICS_CACHE_SECONDS", default=60)
 # True: award XP in the request after commit instead of in a Celery task (tests, where no worker runs)
 GAMIFICATION_AWARD_INLINE = env.bool("GAMIFICATION_AWARD_INLINE", default=False)
 # Token requests per client address (brute-force brake on /api/v1/auth/token/ and refresh).

@@ -26,3 +26,6 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 # No Celery worker serves the tests: XP is awarded in the request, right after the ingestion commits.
 GAMIFICATION_AWARD_INLINE = True
+# Tests read right after they write, often without running on-commit callbacks: no analytics cache, except in
+# tests/analytics/test_cache.py.
+ANALYTICS_CACHE_SECONDS = 0

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
+from analytics.cache import cached_read
 from analytics.daterange import DateRange
 from analytics.selectors import course_progress, learning_activity
 from classroom.api.scoping import scoped_get_or_404, student_courses, student_in_scope
@@ -38,7 +39,9 @@ class ProgressView(APIView):
     def get(self, request: Request) -> Response:
         query = _query(ProgressQuery, request)
         student = student_in_scope(request.user, query.get("student"))
-        return Response(selectors.progress(student, days=query["days"], now=timezone.now()))
+        return Response(
+            cached_read(request, lambda: selectors.progress(student, days=query["days"], now=timezone.now()))
+        )
 
 
 @extend_schema(tags=["gamification"], parameters=[WeeklyXpQuery], responses=OpenApiTypes.OBJECT)
@@ -49,7 +52,7 @@ class WeeklyXpView(APIView):
     def get(self, request: Request) -> Response:
         query = _query(WeeklyXpQuery, request)
         student = student_in_scope(request.user, query.get("student"))
-        return Response(selectors.weekly_xp(student, now=timezone.now()))
+        return Response(cached_read(request, lambda: selectors.weekly_xp(student, now=timezone.now())))
 
 
 @extend_schema(tags=["gamification"], parameters=[LeaderboardQuery], responses=OpenApiTypes.OBJECT)
@@ -72,13 +75,16 @@ class LeaderboardView(APIView):
         else:
             organization = user.organization
         return Response(
-            selectors.leaderboard(
-                viewer=user,
-                organization=organization,
-                course=course,
-                timeframe=query["timeframe"],
-                limit=query["limit"],
-                now=timezone.now(),
+            cached_read(
+                request,
+                lambda: selectors.leaderboard(
+                    viewer=user,
+                    organization=organization,
+                    course=course,
+                    timeframe=query["timeframe"],
+                    limit=query["limit"],
+                    now=timezone.now(),
+                ),
             )
         )
 
@@ -99,18 +105,21 @@ class LearningOverviewView(APIView):
         streak = selectors.streak(student, today)
         earned = StudentAchievement.objects.filter(student=student)
         return Response(
-            {
-                "student": student.pk,
-                "as_of": now,
-                "days": query["days"],
-                **learning_activity(student_id=student.pk, period=period),
-                "xp_total": level.xp,
-                "level": level.level,
-                "current_streak": streak.current,
-                "longest_streak": streak.longest,
-                "achievements_earned": earned.count(),
-                "achievements_earned_in_period": earned.filter(earned_at__gte=period.start()).count(),
-            }
+            cached_read(
+                request,
+                lambda: {
+                    "student": student.pk,
+                    "as_of": now,
+                    "days": query["days"],
+                    **learning_activity(student_id=student.pk, period=period),
+                    "xp_total": level.xp,
+                    "level": level.level,
+                    "current_streak": streak.current,
+                    "longest_streak": streak.longest,
+                    "achievements_earned": earned.count(),
+                    "achievements_earned_in_period": earned.filter(earned_at__gte=period.start()).count(),
+                },
+            )
         )
 
 
@@ -128,18 +137,21 @@ class StudentProgressView(APIView):
         done = sum(row["items_completed"] for row in per_course)
         course = courses.first() if "course" in query else None
         return Response(
-            {
-                "student": student.pk,
-                "as_of": timezone.now(),
-                "course": course.pk if course else None,
-                "overall_progress_percent": round(100 * done / items, 1) if items else None,
-                "items_completed": done,
-                "items_total": items,
-                "lessons_completed": sum(row["lessons_completed"] for row in per_course),
-                "lessons_total": sum(row["lessons_total"] for row in per_course),
-                "xp": selectors.total_xp(student),
-                "rank": selectors.all_time_standing(student, course),
-            }
+            cached_read(
+                request,
+                lambda: {
+                    "student": student.pk,
+                    "as_of": timezone.now(),
+                    "course": course.pk if course else None,
+                    "overall_progress_percent": round(100 * done / items, 1) if items else None,
+                    "items_completed": done,
+                    "items_total": items,
+                    "lessons_completed": sum(row["lessons_completed"] for row in per_course),
+                    "lessons_total": sum(row["lessons_total"] for row in per_course),
+                    "xp": selectors.total_xp(student),
+                    "rank": selectors.all_time_standing(student, course),
+                },
+            )
         )
 
 
@@ -152,9 +164,12 @@ class SubjectMasteryView(APIView):
         student = student_in_scope(request.user, query.get("student"))
         courses = student_courses(cast(User, request.user), student, query.get("course"))
         return Response(
-            {
-                "student": student.pk,
-                "as_of": timezone.now(),
-                "subjects": course_progress(student_id=student.pk, courses=courses),
-            }
+            cached_read(
+                request,
+                lambda: {
+                    "student": student.pk,
+                    "as_of": timezone.now(),
+                    "subjects": course_progress(student_id=student.pk, courses=courses),
+                },
+            )
         )
