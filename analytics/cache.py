@@ -11,42 +11,71 @@ ANALYTICS_CACHE_SECONDS = 0 turns caching off (the test settings do, except in t
 """
 
 import hashlib
+import logging
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
 
+logger = logging.getLogger(__name__)
 T = TypeVar("T")
 GLOBAL = "global"
+_client: redis.Redis | None = None
+
+
+def _redis() -> redis.Redis:
+    """One client (and connection pool) per process, on the cache's Redis database."""
+    global _client  # a per-process connection pool, created on first use
+    if _client is None:
+        _client = redis.Redis.from_url(
+            settings.CACHES["default"]["LOCATION"], socket_timeout=1, socket_connect_timeout=1
+        )
+    return _client
 
 
 def _version_key(scope: int | str) -> str:
-    return f"analytics:version:{scope}"
+    return f"edupath:analytics:version:{scope}"
 
 
 def answers_changed(organization_ids: Iterable[int] | None = None) -> None:
-    """Make cached answers of these organisations (of everyone, when None) stale. Call after commit."""
+    """Make cached answers of these organisations (of everyone, when None) stale: one pipelined INCR per scope.
+    Call after commit. Best effort: with Redis down the write has happened anyway, and answers cached before are
+    bounded by ANALYTICS_CACHE_SECONDS."""
     scopes: list[int | str] = [GLOBAL] if organization_ids is None else sorted(set(organization_ids))
-    for scope in scopes:
-        key = _version_key(scope)
-        cache.add(key, 0, timeout=None)
-        cache.incr(key)
+    if not scopes or int(settings.ANALYTICS_CACHE_SECONDS) <= 0:
+        return
+    try:
+        pipe = _redis().pipeline(transaction=False)
+        for scope in scopes:
+            pipe.incr(_version_key(scope))
+        pipe.execute()
+    except redis.RedisError as error:
+        logger.warning("analytics cache: could not mark answers stale (%s)", error)
 
 
 def cached_answer(name: str, *, viewer: Any, parts: Iterable[Any], compute: Callable[[], T]) -> T:
-    """`compute()`, or its result cached for the same question, viewer and data versions."""
+    """`compute()`, or its result cached for the same question, viewer and data versions. Without Redis, or for a
+    viewer outside any organisation (platform operators), it computes."""
     seconds = int(settings.ANALYTICS_CACHE_SECONDS)
     organization_id = getattr(viewer, "organization_id", None)
-    if seconds <= 0 or organization_id is None:  # platform operators see every organisation: not worth it
+    if seconds <= 0 or organization_id is None:
         return compute()
-    versions = cache.get_many([_version_key(GLOBAL), _version_key(organization_id)])
-    question = repr((name, viewer.pk, tuple(parts), sorted(versions.items()))).encode()
-    key = "analytics:answer:" + hashlib.blake2b(question, digest_size=16).hexdigest()
-    answer = cache.get(key)
+    try:
+        versions = _redis().mget([_version_key(GLOBAL), _version_key(organization_id)])
+        question = repr((name, viewer.pk, tuple(parts), versions)).encode()
+        key = "analytics:answer:" + hashlib.blake2b(question, digest_size=16).hexdigest()
+        answer = cache.get(key)
+    except redis.RedisError as error:
+        logger.warning("analytics cache unavailable (%s); computing", error)
+        return compute()
     if answer is None:
         answer = compute()
-        cache.set(key, answer, timeout=seconds)
+        try:
+            cache.set(key, answer, timeout=seconds)
+        except redis.RedisError as error:
+            logger.warning("analytics cache: could not store an answer (%s)", error)
     return answer
 
 
