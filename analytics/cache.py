@@ -19,20 +19,11 @@ import redis
 from django.conf import settings
 from django.core.cache import cache
 
+from core.redis import cache_redis
+
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 GLOBAL = "global"
-_client: redis.Redis | None = None
-
-
-def _redis() -> redis.Redis:
-    """One client (and connection pool) per process, on the cache's Redis database."""
-    global _client  # a per-process connection pool, created on first use
-    if _client is None:
-        _client = redis.Redis.from_url(
-            settings.CACHES["default"]["LOCATION"], socket_timeout=1, socket_connect_timeout=1
-        )
-    return _client
 
 
 def _version_key(scope: int | str) -> str:
@@ -47,7 +38,7 @@ def answers_changed(organization_ids: Iterable[int] | None = None) -> None:
     if not scopes or int(settings.ANALYTICS_CACHE_SECONDS) <= 0:
         return
     try:
-        pipe = _redis().pipeline(transaction=False)
+        pipe = cache_redis().pipeline(transaction=False)
         for scope in scopes:
             pipe.incr(_version_key(scope))
         pipe.execute()
@@ -63,7 +54,7 @@ def cached_answer(name: str, *, viewer: Any, parts: Iterable[Any], compute: Call
     if seconds <= 0 or organization_id is None:
         return compute()
     try:
-        versions = _redis().mget([_version_key(GLOBAL), _version_key(organization_id)])
+        versions = cache_redis().mget([_version_key(GLOBAL), _version_key(organization_id)])
         question = repr((name, viewer.pk, tuple(parts), versions)).encode()
         key = "analytics:answer:" + hashlib.blake2b(question, digest_size=16).hexdigest()
         answer = cache.get(key)

@@ -12,13 +12,13 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any, cast
 
 import redis
-from django.conf import settings
 from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse
+
+from core.redis import cache_redis
 
 logger = logging.getLogger(__name__)
 
@@ -26,11 +26,6 @@ BUCKETS_MS = (5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000)  # upper bounds; o
 KEY_PREFIX = "edupath:request-metrics:"
 KEEP_SECONDS = 24 * 3600  # unflushed minutes older than this are dropped by Redis
 SKIP_PREFIXES = ("/static/", "/favicon.ico")
-
-
-@cache
-def _redis() -> redis.Redis:
-    return redis.Redis.from_url(settings.CACHES["default"]["LOCATION"], socket_timeout=1, socket_connect_timeout=1)
 
 
 def minute_of(moment: datetime) -> int:
@@ -78,7 +73,7 @@ def send_buffered() -> None:
     if not pending:
         return
     try:
-        pipe = _redis().pipeline(transaction=False)
+        pipe = cache_redis().pipeline(transaction=False)
         for (key, field), amount in pending.items():
             if field.endswith("|ms"):
                 pipe.hincrbyfloat(key, field, amount)
@@ -123,7 +118,7 @@ def request_metrics_flush(*, now: datetime) -> int:
     started in it) from Redis into RequestMetricMinute. Idempotent: a minute's row is replaced, never added to, so a
     flush interrupted before it deleted the Redis hash writes the same row again. Returns rows written."""
     send_buffered()
-    client = _redis()
+    client = cache_redis()
     cutoff = minute_of(now) - 60
     written = 0
     for key in sorted(client.scan_iter(match=f"{KEY_PREFIX}*", count=1000)):

@@ -4,15 +4,14 @@ than doubled the single-event request (measured in bench/ingest.py)."""
 
 import logging
 from datetime import UTC, datetime, timedelta
-from functools import cache
 
-import redis
 from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
 from analytics.hooks import StoredEvents
 from analytics.validation import MAX_FUTURE
+from core.redis import cache_redis
 from gamification.services import xp_award
 
 logger = logging.getLogger(__name__)
@@ -25,11 +24,6 @@ SCHEDULED = "edupath:gamification:award-scheduled"
 COALESCE_SECONDS = 0.25
 
 
-@cache
-def _redis() -> redis.Redis:
-    return redis.Redis.from_url(settings.CACHES["default"]["LOCATION"], socket_timeout=2, socket_connect_timeout=2)
-
-
 def enqueue_award(stored: StoredEvents) -> None:
     """After an ingestion commits: note its learners for the next award task, and queue that task if none is queued
     (at once when GAMIFICATION_AWARD_INLINE is set, as in tests). If Redis or the broker is down, the hourly sweep
@@ -38,7 +32,7 @@ def enqueue_award(stored: StoredEvents) -> None:
         xp_award(start=stored.first, end=stored.last, now=timezone.now(), actor_ids=stored.actor_ids)
         return
     try:
-        pipe = _redis().pipeline(transaction=False)
+        pipe = cache_redis().pipeline(transaction=False)
         pipe.zadd(PENDING, dict.fromkeys(map(str, stored.actor_ids), stored.first.timestamp()), lt=True)
         pipe.set(SCHEDULED, 1, nx=True, ex=60)
         if pipe.execute()[1]:
@@ -51,7 +45,7 @@ def enqueue_award(stored: StoredEvents) -> None:
 def award_pending() -> int:
     """Award XP for every learner noted since the last run. SCHEDULED is cleared before PENDING is read, so a learner
     noted after the read queues a new task: nothing waits for the sweep."""
-    client = _redis()
+    client = cache_redis()
     client.delete(SCHEDULED)
     pipe = client.pipeline(transaction=True)
     pipe.zrange(PENDING, 0, -1, withscores=True)

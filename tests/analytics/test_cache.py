@@ -98,6 +98,7 @@ def test_no_cache_when_turned_off(school: School, settings: Any) -> None:
 
 
 def test_without_redis_answers_are_computed(school: School, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cache_module, "_client", redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2))
+    unreachable = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    monkeypatch.setattr(cache_module, "cache_redis", lambda: unreachable)
     assert cached_answer("q", viewer=school.teacher, parts=[], compute=lambda: 42) == 42
     answers_changed([school.organization.pk])  # logs, does not raise: the write has happened anyway

@@ -11,12 +11,12 @@ from analytics import selectors
 from analytics.models import RequestMetricMinute
 from analytics.request_metrics import (
     KEY_PREFIX,
-    _redis,
     percentile_ms,
     record,
     request_metrics_flush,
     send_buffered,
 )
+from core.redis import cache_redis
 from tests.conftest import School, client_for
 
 NOW = datetime(2026, 3, 31, 12, 0, 30, tzinfo=UTC)
@@ -24,7 +24,7 @@ NOW = datetime(2026, 3, 31, 12, 0, 30, tzinfo=UTC)
 
 @pytest.fixture
 def clean_redis() -> Any:
-    client = _redis()
+    client = cache_redis()
     for key in client.scan_iter(match=f"{KEY_PREFIX}*"):
         client.delete(key)
     yield client

@@ -7,15 +7,16 @@ from uuid import uuid4
 import pytest
 from django.utils import timezone
 
+from core.redis import cache_redis
 from gamification.selectors import total_xp
-from gamification.tasks import PENDING, SCHEDULED, _redis, award_pending
+from gamification.tasks import PENDING, SCHEDULED, award_pending
 from tests.conftest import School, client_for
 
 
 @pytest.fixture
 def queued_awards(settings: Any) -> Any:
     settings.GAMIFICATION_AWARD_INLINE = False
-    client = _redis()
+    client = cache_redis()
     client.delete(PENDING, SCHEDULED)
     yield client
     client.delete(PENDING, SCHEDULED)
