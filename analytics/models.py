@@ -172,8 +172,12 @@ class StudentDailyRollup(models.Model):
         indexes = [
             # course dashboards: one course over a date range
             models.Index(fields=["course", "day"], name="analytics_sday_course_day_idx"),
-            # rebuilds and retention: every row of a range of days
-            models.Index(fields=["day"], name="analytics_sday_day_idx"),
+            # rebuilds and retention (every row of a range of days), and any set of courses over a range of days:
+            # the course list is checked inside the index, so only its rows are fetched from the table. Day first
+            # because the planner favours this index for day ranges (rows are stored roughly in day order), and
+            # with (day) alone it fetched and discarded every other course's rows (course 12 of the 10 M-event
+            # bench over 30 days: 38 240 rows fetched for 4 165 kept, 14 ms; 3 ms with course_id in the index)
+            models.Index(fields=["day", "course"], name="analytics_sday_day_course_idx"),
         ]
 
     def __str__(self) -> str:
@@ -204,6 +208,16 @@ class StudentItemDay(models.Model):
             # Day first: it also serves rebuilds and retention (every row of a range of days), and rows arrive in
             # day order, so inserts land at the right edge of the index instead of all over it.
             models.UniqueConstraint(fields=["day", "student", "item", "kind"], name="analytics_student_item_day_unique")
+        ]
+        indexes = [
+            # class progress (dashboards.selectors.class_progress): the distinct items each enrolled student of a
+            # class has completed, ever. Partial, so only completion rows (about one in nine) pay for it at
+            # ingestion; without it that read was a parallel scan of the whole table (460 ms at 8.65 M rows).
+            models.Index(
+                fields=["course", "student", "item"],
+                condition=Q(kind="completed"),
+                name="analytics_itemday_done_idx",
+            )
         ]
 
     def __str__(self) -> str:

@@ -48,19 +48,30 @@ def class_progress(course_ids: list[int]) -> dict[int, dict[int, float]]:
         .annotate(n=Count("id"))
         .values_list("module__course_id", "n")
     )
-    completed = {
-        (course_id, student_id): n
-        for course_id, student_id, n in StudentItemDay.objects.filter(
-            course_id__in=course_ids, kind=StudentItemDay.Kind.COMPLETED
-        )
-        .values("course_id", "student_id")
-        .annotate(n=Count("item_id", distinct=True))
-        .values_list("course_id", "student_id", "n")
-    }
+    enrolled = list(
+        Enrollment.objects.filter(
+            course_id__in=course_ids, role=Enrollment.Role.STUDENT, status=Enrollment.Status.ACTIVE
+        ).values_list("course_id", "user_id")
+    )
+    # Only the enrolled students' completions are counted (through analytics_itemday_done_idx), not the whole
+    # history of everyone who ever took the class; no enrolled student, no query.
+    completed = (
+        {
+            (course_id, student_id): n
+            for course_id, student_id, n in StudentItemDay.objects.filter(
+                course_id__in=course_ids,
+                kind=StudentItemDay.Kind.COMPLETED,
+                student_id__in=sorted({student_id for _, student_id in enrolled}),
+            )
+            .values("course_id", "student_id")
+            .annotate(n=Count("item_id", distinct=True))
+            .values_list("course_id", "student_id", "n")
+        }
+        if enrolled
+        else {}
+    )
     result: dict[int, dict[int, float]] = {course_id: {} for course_id in course_ids}
-    for course_id, student_id in Enrollment.objects.filter(
-        course_id__in=course_ids, role=Enrollment.Role.STUDENT, status=Enrollment.Status.ACTIVE
-    ).values_list("course_id", "user_id"):
+    for course_id, student_id in enrolled:
         total = items.get(course_id, 0)
         result[course_id][student_id] = _percent(completed.get((course_id, student_id), 0), total) or 0.0
     return result
@@ -107,7 +118,9 @@ def recent_activity(*, student_id: int, now: datetime, limit: int = RECENT_ACTIV
 
 def micro(*, student: User, courses: QuerySet[Course], period: DateRange, viewer: User) -> dict[str, Any]:
     """One student: everything their progress page shows."""
-    per_course = selectors.course_progress(student_id=student.pk, courses=courses)
+    # Read once and shared with the progress and achievement figures below, which would each read them again.
+    completed_items = selectors.completed_item_ids(student.pk)
+    per_course = selectors.course_progress(student_id=student.pk, courses=courses, completed_items=completed_items)
     classes = class_progress([row["course"] for row in per_course])
     viewer_is_student = viewer.role == Role.STUDENT and not viewer.is_superuser
     for row in per_course:
@@ -117,7 +130,8 @@ def micro(*, student: User, courses: QuerySet[Course], period: DateRange, viewer
     items = sum(row["items_total"] for row in per_course)
     done = sum(row["items_completed"] for row in per_course)
     today = gamification.local_today(student.organization, period.now)
-    level = level_progress(gamification.total_xp(student))
+    xp = gamification.total_xp(student)
+    level = level_progress(xp)
     streak = gamification.streak(student, today)
     return {
         "student": student.pk,
@@ -138,7 +152,9 @@ def micro(*, student: User, courses: QuerySet[Course], period: DateRange, viewer
         "xp_to_next_level": level.xp_to_next_level,
         "level_progress_percent": level.progress_percent,
         "streak": {"current": streak.current, "longest": streak.longest, "at_risk_today": streak.at_risk},
-        "achievements": gamification.achievements_for(student, today),
+        "achievements": gamification.achievements_for(
+            student, today, xp=xp, longest_streak=streak.longest, completed_items=completed_items
+        ),
         "recent_activity": recent_activity(student_id=student.pk, now=period.now),
     }
 
@@ -206,7 +222,10 @@ def meso(*, course: Course, period: DateRange, viewer: User) -> dict[str, Any]:
 
 def course_comparison(*, courses: QuerySet[Course], period: DateRange) -> list[dict[str, Any]]:
     """Per class, side by side: enrolment, active students, engagement rate, events, completions, average score."""
-    course_ids = courses.values("pk")
+    # The classes first: their ids then reach the rollup query as constants, which the planner reads better than a
+    # subquery it estimates at one row (and macro passes the same ids on to the other figures).
+    course_rows = list(courses.order_by("code").values_list("pk", "code", "title"))
+    course_ids = [pk for pk, _, _ in course_rows]
     activity = {
         row["course_id"]: row
         for row in StudentDailyRollup.objects.filter(course_id__in=course_ids, day__range=(period.first, period.last))
@@ -229,7 +248,7 @@ def course_comparison(*, courses: QuerySet[Course], period: DateRange) -> list[d
         .values_list("course_id", "n")
     )
     rows = []
-    for course_id, code, title in courses.order_by("code").values_list("pk", "code", "title"):
+    for course_id, code, title in course_rows:
         row = activity.get(course_id, {})
         active = row.get("active", 0)
         score_count = row.get("score_count") or 0
@@ -252,13 +271,14 @@ def course_comparison(*, courses: QuerySet[Course], period: DateRange) -> list[d
 
 def macro(*, courses: QuerySet[Course], period: DateRange, include_system: bool) -> dict[str, Any]:
     """A set of classes (the organisation for administrators): headline figures, trend, comparison."""
-    course_ids = courses.values("pk")
+    comparison = course_comparison(courses=courses, period=period)
+    course_ids = [row["course"] for row in comparison]
     trend = selectors.engagement_trend(course_ids=course_ids, period=period)
     return {
         **selectors.overview(course_ids=course_ids, period=period),
         "days": period.days,
         "engagement": trend,
         "growth_percent": selectors.growth_percent(trend, "events"),
-        "courses": course_comparison(courses=courses, period=period),
+        "courses": comparison,
         "system": selectors.system_metrics(hours=24, now=period.now) if include_system else None,
     }

@@ -88,8 +88,17 @@ def streak(student: User, today: date) -> Streak:
     return Streak(current, longest, active_today, at_risk=alive and not active_today, min_daily_xp=minimum)
 
 
-def achievements_for(student: User, today: date) -> list[dict[str, Any]]:
-    """Every active achievement offered to the student: earned ones with their time, others with progress."""
+def achievements_for(
+    student: User,
+    today: date,
+    *,
+    xp: int | None = None,
+    longest_streak: int | None = None,
+    completed_items: set[int] | None = None,
+) -> list[dict[str, Any]]:
+    """Every active achievement offered to the student: earned ones with their time, others with progress. A caller
+    that has already read the student's total XP, streak or completed items passes them, so they are not read
+    again."""
     earned = {
         row.achievement_id: row.earned_at
         for row in StudentAchievement.objects.filter(student=student).only("achievement_id", "earned_at")
@@ -97,8 +106,11 @@ def achievements_for(student: User, today: date) -> list[dict[str, Any]]:
     offered = Achievement.objects.filter(is_active=True).filter(
         Q(organization__isnull=True) | Q(organization_id=student.organization_id)
     )
-    xp = total_xp(student)
-    measures = _progress_measures(student, xp, offered, today)
+    if xp is None:
+        xp = total_xp(student)
+    measures = _progress_measures(
+        student, xp, offered, today, longest_streak=longest_streak, completed_items=completed_items
+    )
     rows = []
     for achievement in offered:
         current, target = measures[achievement.kind](achievement)
@@ -121,17 +133,28 @@ def achievements_for(student: User, today: date) -> list[dict[str, Any]]:
     return rows
 
 
-def _progress_measures(student: User, xp: int, offered: Any, today: date) -> dict[str, Any]:
+def _progress_measures(
+    student: User,
+    xp: int,
+    offered: Any,
+    today: date,
+    *,
+    longest_streak: int | None = None,
+    completed_items: set[int] | None = None,
+) -> dict[str, Any]:
     kinds = {a.kind for a in offered}
-    longest = streak(student, today).longest if Achievement.Kind.STREAK_DAYS in kinds else 0
-    completed_items: set[int] = set()
+    longest = 0
+    if Achievement.Kind.STREAK_DAYS in kinds:
+        longest = streak(student, today).longest if longest_streak is None else longest_streak
     perfect = False
-    any_completion = (
-        Achievement.Kind.FIRST_COMPLETION in kinds
-        and LearningEvent.objects.filter(actor_id=student.pk, action__in=COMPLETE_ACTIONS).exists()
-    )
-    if Achievement.Kind.MODULE_COMPLETE in kinds:
+    if completed_items is None and Achievement.Kind.MODULE_COMPLETE in kinds:
         completed_items = completed_item_ids(student.pk)
+    # A completed item is a completion event: the event store is asked only when no item is known to be completed.
+    any_completion = Achievement.Kind.FIRST_COMPLETION in kinds and (
+        bool(completed_items) or LearningEvent.objects.filter(actor_id=student.pk, action__in=COMPLETE_ACTIONS).exists()
+    )
+    if Achievement.Kind.MODULE_COMPLETE not in kinds:
+        completed_items = set()
     if Achievement.Kind.PERFECT_QUIZ in kinds:
         perfect = (
             LearningEvent.objects.filter(actor_id=student.pk, action="quiz_submit")
@@ -142,20 +165,17 @@ def _progress_measures(student: User, xp: int, offered: Any, today: date) -> dic
         )
     best_module = (0, 1)
     if Achievement.Kind.MODULE_COMPLETE in kinds and completed_items:
+        # Per module with a completed item: its items, and how many of them are completed (one query).
         per_module = (
-            LearningItem.objects.filter(module__items__id__in=completed_items)
+            LearningItem.objects.filter(
+                module_id__in=LearningItem.objects.filter(id__in=completed_items).values("module_id")
+            )
             .values("module_id")
-            .annotate(total=Count("id", distinct=True))
+            .annotate(total=Count("id"), done=Count("id", filter=Q(id__in=completed_items)))
+            .order_by("module_id")
+            .values_list("done", "total")
         )
-        totals = {row["module_id"]: row["total"] for row in per_module}
-        done = (
-            LearningItem.objects.filter(id__in=completed_items)
-            .values("module_id")
-            .annotate(done=Count("id"))
-            .values_list("module_id", "done")
-        )
-        for module_id, count in done:
-            total = totals.get(module_id, count)
+        for count, total in per_module:
             if count / total > best_module[0] / best_module[1]:
                 best_module = (count, total)
     level = level_for(xp)
@@ -191,7 +211,7 @@ def progress(student: User, *, days: int, now: datetime) -> dict[str, Any]:
             "at_risk_today": current.at_risk,
             "min_daily_xp": current.min_daily_xp,
         },
-        "achievements": achievements_for(student, today),
+        "achievements": achievements_for(student, today, xp=xp, longest_streak=current.longest),
         "xp_trend": [
             {"date": day, "xp": amount} for day, amount in daily_xp(student, today - timedelta(days=days - 1), today)
         ],

@@ -118,10 +118,10 @@ def test_macro_by_hand(school: School, activity: Any) -> None:
 @pytest.mark.parametrize(
     ("url", "who", "queries"),
     [
-        ("/api/v1/analytics/dashboards/micro?student={student}", "teacher", 21),
-        ("/api/v1/analytics/dashboards/micro", "student", 21),
+        ("/api/v1/analytics/dashboards/micro?student={student}", "teacher", 16),
+        ("/api/v1/analytics/dashboards/micro", "student", 16),
         ("/api/v1/analytics/dashboards/meso?course={course}", "teacher", 14),
-        ("/api/v1/analytics/dashboards/macro", "admin", 15),
+        ("/api/v1/analytics/dashboards/macro", "admin", 12),
     ],
 )
 def test_api_query_counts_are_pinned(
@@ -178,10 +178,10 @@ def _page_client(user: Any) -> Client:
 @pytest.mark.parametrize(
     ("url", "who", "queries"),
     [
-        ("/progress/", "student", 25),
-        ("/students/{student}/progress/", "teacher", 25),
+        ("/progress/", "student", 20),
+        ("/students/{student}/progress/", "teacher", 20),
         ("/classes/{course}/dashboard/", "teacher", 17),
-        ("/institution/", "admin", 18),
+        ("/institution/", "admin", 15),
     ],
 )
 def test_pages_show_the_selectors_numbers(
