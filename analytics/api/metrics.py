@@ -61,21 +61,19 @@ class EngagementTrendView(APIView):
 
     def get(self, request: Request) -> Response:
         courses, period = _staff_period(request, set())
-        days = period.days
-        points = selectors.engagement_trend(course_ids=courses, period=period)
-        return Response(
-            cached_read(
-                request,
-                lambda: {
-                    "as_of": period.now,
-                    "days": days,
-                    "total_events": sum(point["events"] for point in points),
-                    "peak_active_students": max((point["active_students"] for point in points), default=0),
-                    "growth_percent": selectors.growth_percent(points, "events"),
-                    "daily": points,
-                },
-            )
-        )
+
+        def answer() -> dict[str, Any]:
+            points = selectors.engagement_trend(course_ids=courses, period=period)
+            return {
+                "as_of": period.now,
+                "days": period.days,
+                "total_events": sum(point["events"] for point in points),
+                "peak_active_students": max((point["active_students"] for point in points), default=0),
+                "growth_percent": selectors.growth_percent(points, "events"),
+                "daily": points,
+            }
+
+        return Response(cached_read(request, answer))
 
 
 @extend_schema(tags=["analytics"], parameters=[DAYS, STUDENT], responses=OpenApiTypes.OBJECT)
@@ -252,9 +250,8 @@ class SummaryView(APIView):
         if (end - start).days + 1 > MAX_DAYS:
             raise ValidationError({"start_date": [f"At most {MAX_DAYS} days from start_date to end_date."]})
         period = DateRange(start, end, zone, now)
-        return Response(
-            cached_read(request, lambda: selectors.summary(course_ids=_scoped_courses(request), period=period))
-        )
+        courses = _scoped_courses(request)
+        return Response(cached_read(request, lambda: selectors.summary(course_ids=courses, period=period)))
 
 
 @extend_schema(tags=["analytics"], parameters=[DAYS, COURSE], responses=OpenApiTypes.OBJECT)
@@ -309,11 +306,12 @@ class EngagementMetricsView(APIView):
         if timeframe not in selectors.ENGAGEMENT_TIMEFRAMES:
             allowed = ", ".join(selectors.ENGAGEMENT_TIMEFRAMES)
             raise ValidationError({"timeframe": [f"Unknown timeframe; allowed: {allowed}."]})
+        courses = _scoped_courses(request)  # the scope check, before any cached answer
         return Response(
             cached_read(
                 request,
                 lambda: selectors.engagement_metrics(
-                    course_ids=_scoped_courses(request),
+                    course_ids=courses,
                     timeframe=timeframe,
                     now=timezone.now(),
                     zone=_zone(cast(User, request.user)),

@@ -100,27 +100,26 @@ class LearningOverviewView(APIView):
         now = timezone.now()
         zone = ZoneInfo(student.organization.time_zone if student.organization else "UTC")
         period = DateRange.last_days(query["days"], now=now, zone=zone)
-        today = selectors.local_today(student.organization, now)
-        level = level_progress(selectors.total_xp(student))
-        streak = selectors.streak(student, today)
-        earned = StudentAchievement.objects.filter(student=student)
-        return Response(
-            cached_read(
-                request,
-                lambda: {
-                    "student": student.pk,
-                    "as_of": now,
-                    "days": query["days"],
-                    **learning_activity(student_id=student.pk, period=period),
-                    "xp_total": level.xp,
-                    "level": level.level,
-                    "current_streak": streak.current,
-                    "longest_streak": streak.longest,
-                    "achievements_earned": earned.count(),
-                    "achievements_earned_in_period": earned.filter(earned_at__gte=period.start()).count(),
-                },
-            )
-        )
+
+        def answer() -> dict[str, Any]:
+            today = selectors.local_today(student.organization, now)
+            level = level_progress(selectors.total_xp(student))
+            streak = selectors.streak(student, today)
+            earned = StudentAchievement.objects.filter(student=student)
+            return {
+                "student": student.pk,
+                "as_of": now,
+                "days": query["days"],
+                **learning_activity(student_id=student.pk, period=period),
+                "xp_total": level.xp,
+                "level": level.level,
+                "current_streak": streak.current,
+                "longest_streak": streak.longest,
+                "achievements_earned": earned.count(),
+                "achievements_earned_in_period": earned.filter(earned_at__gte=period.start()).count(),
+            }
+
+        return Response(cached_read(request, answer))
 
 
 @extend_schema(tags=["analytics"], parameters=[StudentProgressQuery], responses=OpenApiTypes.OBJECT)
@@ -132,27 +131,26 @@ class StudentProgressView(APIView):
         query = _query(StudentProgressQuery, request)
         student = student_in_scope(request.user, query.get("student"))
         courses = student_courses(cast(User, request.user), student, query.get("course"))
-        per_course = course_progress(student_id=student.pk, courses=courses)
-        items = sum(row["items_total"] for row in per_course)
-        done = sum(row["items_completed"] for row in per_course)
-        course = courses.first() if "course" in query else None
-        return Response(
-            cached_read(
-                request,
-                lambda: {
-                    "student": student.pk,
-                    "as_of": timezone.now(),
-                    "course": course.pk if course else None,
-                    "overall_progress_percent": round(100 * done / items, 1) if items else None,
-                    "items_completed": done,
-                    "items_total": items,
-                    "lessons_completed": sum(row["lessons_completed"] for row in per_course),
-                    "lessons_total": sum(row["lessons_total"] for row in per_course),
-                    "xp": selectors.total_xp(student),
-                    "rank": selectors.all_time_standing(student, course),
-                },
-            )
-        )
+
+        def answer() -> dict[str, Any]:
+            per_course = course_progress(student_id=student.pk, courses=courses)
+            items = sum(row["items_total"] for row in per_course)
+            done = sum(row["items_completed"] for row in per_course)
+            course = courses.first() if "course" in query else None
+            return {
+                "student": student.pk,
+                "as_of": timezone.now(),
+                "course": course.pk if course else None,
+                "overall_progress_percent": round(100 * done / items, 1) if items else None,
+                "items_completed": done,
+                "items_total": items,
+                "lessons_completed": sum(row["lessons_completed"] for row in per_course),
+                "lessons_total": sum(row["lessons_total"] for row in per_course),
+                "xp": selectors.total_xp(student),
+                "rank": selectors.all_time_standing(student, course),
+            }
+
+        return Response(cached_read(request, answer))
 
 
 @extend_schema(tags=["analytics"], parameters=[StudentProgressQuery], responses=OpenApiTypes.OBJECT)

@@ -63,6 +63,15 @@ def test_answers_are_per_viewer(school: School, django_capture_on_commit_callbac
     assert (teacher["classes_total"], admin["classes_total"]) == (1, 2)
 
 
+def test_an_enrolment_change_makes_answers_stale(school: School, django_capture_on_commit_callbacks: Any) -> None:
+    client = client_for(school.teacher)
+    first, _ = queries_of(client, OVERVIEW)
+    with django_capture_on_commit_callbacks(execute=True):
+        Enrollment.objects.filter(user=school.classmate, course=school.course).delete()
+    fresh, _ = queries_of(client, OVERVIEW)
+    assert fresh["students_total"] == first["students_total"] - 1
+
+
 def test_permissions_are_checked_before_the_cache(school: School) -> None:
     url = f"/api/v1/analytics/courses/{school.course.pk}/analytics?days=7"
     client = client_for(school.teacher)
