@@ -1,6 +1,7 @@
-"""WebSocket routes. Apps that stream add their routing module's patterns here (the live stream arrives with the
-realtime issue)."""
+"""WebSocket routes. Apps that stream add their routing module's patterns here."""
 
 from typing import Any
 
-websocket_urlpatterns: list[Any] = []
+from live.routing import websocket_urlpatterns as live_patterns
+
+websocket_urlpatterns: list[Any] = [*live_patterns]

@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("analytics.api.urls")),
     path("", include("gamification.api.urls")),
     path("", include("dashboards.api_urls")),
+    path("", include("live.api_urls")),
 ]
 
 urlpatterns = [

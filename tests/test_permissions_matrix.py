@@ -382,6 +382,13 @@ CASES = [
         page=True,
     ),
     # /health is public and covered for every role in tests/core/test_health.py.
+    # A single-use WebSocket ticket for anyone signed in (tests/live covers using it).
+    Case(
+        "realtime-ticket",
+        lambda s: "/api/v1/realtime/ticket",
+        {"anonymous": 401, "student": 201, "teacher": 201, "admin": 201},
+        method="post",
+    ),
 ]
 
 # URL names tested elsewhere for every role, with the module that does it.

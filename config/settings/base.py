@@ -58,6 +58,7 @@ LOCAL_APPS = [
     "recommendations",
     "reports",
     "dashboards",
+    "live",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -278,3 +279,10 @@ ANALYTICS_CACHE_SECONDS = env.int("ANALYTICS_CACHE_SECONDS", default=60)
 GAMIFICATION_AWARD_INLINE = env.bool("GAMIFICATION_AWARD_INLINE", default=False)
 # Token requests per client address (brute-force brake on /api/v1/auth/token/ and refresh).
 AUTH_THROTTLE_RATE = env("AUTH_THROTTLE_RATE", default="20/min")
+
+# SECTION: live updates (live/README.md, docs/realtime.md)
+# Events for one scope within this many milliseconds of the first fold into one live_update sent at the end.
+LIVE_COALESCE_MS = env.int("LIVE_COALESCE_MS", default=250)
+# A WebSocket ticket (POST /api/v1/realtime/ticket) is single-use and valid this many seconds.
+LIVE_TICKET_SECONDS = env.int("LIVE_TICKET_SECONDS", default=30)
+LIVE_TICKET_THROTTLE_RATE = env("LIVE_TICKET_THROTTLE_RATE", default="30/min")
