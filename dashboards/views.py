@@ -48,6 +48,13 @@ def _is_staff_role(user: User) -> bool:
     return user.is_superuser or user.role in (Role.TEACHER, Role.ADMIN)
 
 
+def _progress_subscription(viewer: User, student: User) -> dict[str, Any]:
+    """The live stream a student's page follows (docs/realtime.md): their own, or the named student's for staff."""
+    if viewer.pk == student.pk:
+        return {"channels": ["progress"]}
+    return {"channels": ["progress"], "student": student.pk}
+
+
 def _student_page(request: HttpRequest, student: User) -> HttpResponse:
     days = _days(request)
     if days is None:
@@ -63,6 +70,7 @@ def _student_page(request: HttpRequest, student: User) -> HttpResponse:
         "shows_oulad": shared.filter(external_source=OULAD).exists(),
         "student": student,
         "own_page": viewer.pk == student.pk,
+        "live_subscription": _progress_subscription(viewer, student),
         "zone": zone,
         "charts": [
             charts.bar(
@@ -113,6 +121,7 @@ def class_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
         "data": data,
         "shows_oulad": course.external_source == OULAD,
         "course": course,
+        "live_subscription": {"channels": ["engagement", "leaderboard"], "course": course.pk},
         "zone": zone,
         "charts": [
             charts.line(

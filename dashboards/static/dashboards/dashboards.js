@@ -98,30 +98,85 @@
     });
   }
 
+  // Re-reads the dashboard part of this page (?fragment=1) and swaps it in: the timeframe picker and live messages
+  // both come here. One read at a time; a request made meanwhile runs once the current one ends.
+  let reading = false;
+  let again = false;
+  function reload(root, status) {
+    if (reading) { again = true; return; }
+    reading = true;
+    const params = new URLSearchParams(window.location.search);
+    params.set("fragment", "1");
+    if (status) { status.textContent = "Loading…"; }
+    fetch(window.location.pathname + "?" + params.toString(), { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (response) {
+        if (!response.ok) { throw new Error("HTTP " + response.status); }
+        return response.text();
+      })
+      .then(function (html) {
+        root.innerHTML = html;
+        drawCharts(root);
+        sortable(root);
+        if (status) { status.textContent = ""; }
+        root.dispatchEvent(new CustomEvent("dashboard:updated", { bubbles: true }));
+      })
+      .catch(function (error) { if (status) { status.textContent = "Could not load (" + error.message + "); try again."; } })
+      .finally(function () {
+        reading = false;
+        if (again) { again = false; reload(root, status); }
+      });
+  }
+
   function picker(form, root) {
     const status = form.querySelector("[data-status]");
     const submit = form.querySelector(".no-js");
     if (submit) { submit.hidden = true; }
     form.addEventListener("change", function () {
       const params = new URLSearchParams(new FormData(form));
-      status.textContent = "Loading…";
-      params.set("fragment", "1");
-      fetch(window.location.pathname + "?" + params.toString(), { credentials: "same-origin", headers: { Accept: "text/html" } })
-        .then(function (response) {
-          if (!response.ok) { throw new Error("HTTP " + response.status); }
-          return response.text();
-        })
-        .then(function (html) {
-          root.innerHTML = html;
-          params.delete("fragment");
-          window.history.replaceState(null, "", window.location.pathname + "?" + params.toString());
-          drawCharts(root);
-          sortable(root);
-          status.textContent = "";
-          root.dispatchEvent(new CustomEvent("dashboard:updated", { bubbles: true }));
-        })
-        .catch(function (error) { status.textContent = "Could not load (" + error.message + "); try again."; });
+      window.history.replaceState(null, "", window.location.pathname + "?" + params.toString());
+      reload(root, status);
     });
+  }
+
+  // The live stream (docs/realtime.md): subscribe as the page says (json_script "live-subscription"); any message
+  // about this page's scope re-reads the dashboard part, so numbers, charts and lists change in place. The state is
+  // shown; a lost connection is retried with exponential backoff, and the page re-reads after reconnecting because
+  // messages sent meanwhile are not replayed.
+  const LIVE_TYPES = ["live_update", "user_event", "level_up", "achievement", "leaderboard", "alert"];
+  function live(root) {
+    const source = document.getElementById("live-subscription");
+    const state = document.querySelector("[data-live-state]");
+    if (!source || !state || typeof WebSocket === "undefined") { return; }
+    const subscription = Object.assign({ type: "subscribe" }, JSON.parse(source.textContent));
+    let attempt = 0;
+    let connectedBefore = false;
+    function show(name, text) { state.dataset.liveState = name; state.textContent = text; }
+    function connect() {
+      show("connecting", "Connecting…");
+      const socket = new WebSocket((window.location.protocol === "https:" ? "wss://" : "ws://") + window.location.host + "/ws/live/");
+      socket.addEventListener("open", function () {
+        socket.send(JSON.stringify(subscription));
+      });
+      socket.addEventListener("message", function (event) {
+        let message;
+        try { message = JSON.parse(event.data); } catch (error) { return; }
+        if (message.type === "subscribed") {
+          attempt = 0;
+          show("live", "Live");
+          if (connectedBefore) { reload(root, null); }
+          connectedBefore = true;
+        } else if (LIVE_TYPES.indexOf(message.type) >= 0) {
+          reload(root, null);
+        }
+      });
+      socket.addEventListener("close", function () {
+        const delay = Math.min(30000, 1000 * Math.pow(2, attempt)) * (0.75 + Math.random() / 2);
+        attempt += 1;
+        show("offline", "Offline, retrying in " + Math.round(delay / 1000) + " s");
+        window.setTimeout(connect, delay);
+      });
+    }
+    connect();
   }
 
   document.addEventListener("DOMContentLoaded", function () {
@@ -131,5 +186,6 @@
     sortable(root);
     const form = document.querySelector("form[data-picker]");
     if (form) { picker(form, root); }
+    live(root);
   });
 })();

@@ -1,0 +1,155 @@
+"""Live pages in Chromium against daphne (HTTP and WebSocket, as `./dev run` serves them): with a student's progress
+page or a teacher's class dashboard open, an event posted through the API changes the page's XP and progress within
+2 seconds, without a reload."""
+
+import importlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+import requests
+from django.apps import apps as django_apps
+from django.db import connection
+from django.utils import timezone
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.conftest import School
+from tests.e2e.test_api_docs_browser import CHROMIUM_ARGS, chromium_path
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+PASSWORD = "pass-word-123"  # tests.factories.UserFactory
+LIVE_WITHIN_MS = 2_000  # the issue's bar
+DEFAULT_RULES = importlib.import_module("gamification.migrations.0002_default_rules")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def daphne_url(school: School) -> Iterator[str]:
+    """daphne in its own process on the test database (the data of `school` is committed: transactional test)."""
+    DEFAULT_RULES.create(django_apps, None)
+    database = connection.settings_dict
+    database_url = (
+        f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 5432}/{database['NAME']}"
+    )
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+        cwd=PROJECT_DIR,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "DATABASE_URL": database_url},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(f"{url}/accounts/login/", timeout=2)
+                break
+            except requests.ConnectionError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def log_in(page: Page, url: str, username: str) -> None:
+    page.goto(f"{url}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+
+
+def post_event(url: str, school: School) -> None:
+    """A lesson completed by the student, through the tracking API with the student's JWT."""
+    token = requests.post(
+        f"{url}/api/v1/auth/token/", json={"username": school.student.username, "password": PASSWORD}, timeout=10
+    ).json()["access"]
+    body = {
+        "event_id": str(uuid4()),
+        "action": "lesson_complete",
+        "timestamp": timezone.now().isoformat(),
+        "course": school.course.pk,
+        "item": school.item.pk,
+        "metadata": {"duration": 300},
+    }
+    response = requests.post(
+        f"{url}/api/v1/events/", json=body, headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+    assert response.status_code == 201, response.text
+
+
+def metric(page: Page, name: str) -> str:
+    return page.locator(f"[data-dashboard] [data-metric='{name}']").first.inner_text().strip()
+
+
+def changed_within(page: Page, names: list[str], before: dict[str, str]) -> None:
+    """Every metric in `names` shows another value than `before` within LIVE_WITHIN_MS of now."""
+    page.wait_for_function(
+        """([names, before]) => names.every((name) => {
+            const element = document.querySelector(`[data-dashboard] [data-metric='${name}']`);
+            return element && element.textContent.trim() !== before[name];
+        })""",
+        arg=[names, before],
+        timeout=LIVE_WITHIN_MS,
+    )
+
+
+def test_a_students_page_follows_their_events_live(school: School, daphne_url: str, browser: Browser) -> None:
+    page = browser.new_page()
+    log_in(page, daphne_url, school.student.username)
+    page.goto(f"{daphne_url}/progress/")
+    page.wait_for_selector("[data-live-state=live]", timeout=10_000)
+    page.evaluate("() => { window.__sameDocument = true; }")
+    names = ["xp", "items_completed", "overall_progress_percent"]
+    before = {name: metric(page, name) for name in names}
+
+    post_event(daphne_url, school)
+
+    changed_within(page, names, before)
+    assert (metric(page, "xp"), metric(page, "items_completed")) == ("20", "1")  # lesson_complete: 20 XP
+    assert page.evaluate("() => window.__sameDocument") is True  # no reload
+
+
+def test_a_teachers_class_dashboard_follows_events_live(school: School, daphne_url: str, browser: Browser) -> None:
+    page = browser.new_page()
+    log_in(page, daphne_url, school.teacher.username)
+    page.goto(f"{daphne_url}/classes/{school.course.pk}/dashboard/")
+    page.wait_for_selector("[data-live-state=live]", timeout=10_000)
+    page.evaluate("() => { window.__sameDocument = true; }")
+    names = ["events", "items_completed", "average_progress_percent"]
+    before = {name: metric(page, name) for name in names}
+
+    post_event(daphne_url, school)
+
+    changed_within(page, names, before)
+    assert metric(page, "events") == str(int(before["events"]) + 1)
+    row = page.locator(f"tr[data-student='{school.student.pk}'] td").all_inner_texts()
+    assert row[0] == "1"  # the student's events in the students table
+    assert page.evaluate("() => window.__sameDocument") is True
