@@ -122,7 +122,7 @@ class Hub:
 
     async def _watch(self, groups: list[str]) -> None:
         try:
-            await database_sync_to_async(publish.watch_index_add)(groups)
+            await database_sync_to_async(publish.watch_index_add, thread_sensitive=False)(groups)
         except Exception:
             logger.warning("watch index not updated for %s", groups, exc_info=True)
 
@@ -171,7 +171,9 @@ class Hub:
         snapshots: dict[Hashable, dict[str, Any]] = {}
         for course_ids in set(state.members.values()):
             try:
-                snapshots[course_ids] = await database_sync_to_async(compute_snapshot)(state.group, course_ids, now)
+                snapshots[course_ids] = await database_sync_to_async(compute_snapshot, thread_sensitive=False)(
+                    state.group, course_ids, now
+                )
             except Exception:
                 logger.warning("live snapshot of %s not computed", state.group, exc_info=True)
         as_of = now.isoformat()
@@ -182,7 +184,7 @@ class Hub:
     async def _user_events(self, state: GroupState, course_id: int, message: dict[str, Any]) -> None:
         try:
             at = datetime.fromisoformat(message["at"])
-            rows = await database_sync_to_async(course_user_events)(
+            rows = await database_sync_to_async(course_user_events, thread_sensitive=False)(
                 course_id=course_id,
                 student_ids=[int(student) for student in message["students"]],
                 first=datetime.fromisoformat(message["first"]),

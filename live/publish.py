@@ -14,13 +14,11 @@ import logging
 import time
 import uuid
 from collections.abc import Iterable
-from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.utils import timezone
 
 from analytics.hooks import StoredEvents
+from core.realtime import group_send_many
 from core.redis import cache_redis
 from live.groups import parse_group
 from live.selectors import course_student_ids
@@ -58,14 +56,6 @@ def watch_index_add(groups: Iterable[str]) -> None:
     pipe.execute()
 
 
-async def _send_all(messages: list[tuple[str, dict[str, Any]]]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    for group, message in messages:
-        await layer.group_send(group, message)
-
-
 def scopes_changed(stored: StoredEvents) -> None:
     """analytics.hooks.on_events_stored callback (runs after commit, in the request)."""
     actors = sorted(stored.actor_ids)
@@ -96,7 +86,4 @@ def scopes_changed(stored: StoredEvents) -> None:
     messages = [
         (group, {**common, "group": group, "students": students}) for group, students in students_by_group.items()
     ]
-    try:
-        async_to_sync(_send_all)(messages)
-    except Exception:
-        logger.warning("live scope change not sent", exc_info=True)
+    group_send_many(messages)  # best effort: logs, never raises
