@@ -155,3 +155,21 @@ def percentile(values: list[float], percent: int) -> float:
 def database_url_for(database_url: str, name: str) -> str:
     base, _, _ = database_url.rpartition("/")
     return f"{base}/{name}"
+
+
+def access_token(port: int, username: str, password: str) -> str:
+    """A JWT access token for `username` from the server on `port` (POST /api/v1/auth/token/); exits on failure."""
+    connection = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT_SECONDS)
+    try:
+        status, content = post(
+            connection,
+            "/api/v1/auth/token/",
+            orjson.dumps({"username": username, "password": password}),
+            {"Content-Type": "application/json"},
+        )
+    finally:
+        connection.close()
+    if status != 200:
+        raise SystemExit(f"login as {username} failed: HTTP {status}: {content[:300]!r}")
+    token: str = orjson.loads(content)["access"]
+    return token

@@ -93,16 +93,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import orjson
 import psycopg
 from _support import (
     HOST,
     PROJECT_DIR,
     REQUEST_TIMEOUT_SECONDS,
+    access_token,
     free_port,
     manage,
     percentile,
-    post,
     running_server,
     server_command,
     server_environment,
@@ -575,23 +574,6 @@ def resolve_paths(database_url: str, target: Target) -> dict[str, str | None]:
     return paths
 
 
-def access_token(port: int, username: str) -> str:
-    connection = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT_SECONDS)
-    try:
-        status, content = post(
-            connection,
-            "/api/v1/auth/token/",
-            orjson.dumps({"username": username, "password": PASSWORD}),
-            {"Content-Type": "application/json"},
-        )
-    finally:
-        connection.close()
-    if status != 200:
-        raise SystemExit(f"login as {username} failed: HTTP {status}: {content[:300]!r}")
-    token: str = orjson.loads(content)["access"]
-    return token
-
-
 @dataclass
 class Measured:
     endpoint: str
@@ -1019,7 +1001,10 @@ def main() -> None:
         results[mode] = []
         with running_server(command, database_url, log_path) as process:
             wait_until_serving(port, process, log_path)
-            tokens = {"teacher": access_token(port, TEACHER_USERNAME), "admin": access_token(port, ADMIN_USERNAME)}
+            tokens = {
+                "teacher": access_token(port, TEACHER_USERNAME, PASSWORD),
+                "admin": access_token(port, ADMIN_USERNAME, PASSWORD),
+            }
             print(
                 f"{'endpoint':<30} {'role':<7} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'bytes':>8} {'errors':>6}",
                 flush=True,

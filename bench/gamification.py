@@ -59,10 +59,10 @@ from _support import (
     HOST,
     PROJECT_DIR,
     REQUEST_TIMEOUT_SECONDS,
+    access_token,
     free_port,
     manage,
     percentile,
-    post,
     running_server,
     server_command,
     server_environment,
@@ -356,23 +356,6 @@ def find_target(database_url: str) -> Target:
     )
 
 
-def access_token(port: int, username: str) -> str:
-    connection = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT_SECONDS)
-    try:
-        status, content = post(
-            connection,
-            "/api/v1/auth/token/",
-            orjson.dumps({"username": username, "password": PASSWORD}),
-            {"Content-Type": "application/json"},
-        )
-    finally:
-        connection.close()
-    if status != 200:
-        raise SystemExit(f"login as {username} failed: HTTP {status}: {content[:300]!r}")
-    token: str = orjson.loads(content)["access"]
-    return token
-
-
 def answer_problem(payload: dict[str, Any], limit: int, is_student: bool) -> str | None:
     """Why a leaderboard answer is not what the benchmark expects, or None."""
     rows = payload.get("rows") or []
@@ -506,7 +489,10 @@ def main() -> None:
     results: list[Combination] = []
     with running_server(command, database_url, log_path) as process:
         wait_until_serving(port, process, log_path)
-        tokens = {"teacher": access_token(port, target.teacher), "student": access_token(port, target.student)}
+        tokens = {
+            "teacher": access_token(port, target.teacher, PASSWORD),
+            "student": access_token(port, target.student, PASSWORD),
+        }
         for viewer, token in tokens.items():
             for timeframe in TIMEFRAMES:
                 for limit in LIMITS:
