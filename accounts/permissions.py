@@ -33,12 +33,16 @@ class IsStaffRole(BasePermission):
     message = "Only teachers and administrators may do this."
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        user = request.user
-        return bool(
-            user
-            and user.is_authenticated
-            and (user.is_superuser or getattr(user, "role", None) in (Role.TEACHER, Role.ADMIN))
-        )
+        return is_staff_role(request.user)
+
+
+def is_staff_role(user: Any) -> bool:
+    """A teacher, a school administrator or a platform operator (superuser): who may see class-level figures."""
+    return bool(
+        user
+        and user.is_authenticated
+        and (user.is_superuser or getattr(user, "role", None) in (Role.TEACHER, Role.ADMIN))
+    )
 
 
 def is_administrator(user: Any) -> bool:

@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from accounts.models import Role, User
-from accounts.permissions import is_administrator
+from accounts.permissions import is_administrator, is_staff_role
 from analytics.cache import cached_read
 from analytics.daterange import DateRange
 from classroom.selectors import courses_in_common, visible_courses, visible_students
@@ -42,10 +42,6 @@ def _render(request: HttpRequest, template: str, context: dict[str, Any]) -> Htt
 
 def _band(band: dict[str, Any]) -> str:
     return f"{band['from_percent']}-{band['to_percent']} %"
-
-
-def _is_staff_role(user: User) -> bool:
-    return user.is_superuser or user.role in (Role.TEACHER, Role.ADMIN)
 
 
 def _progress_subscription(viewer: User, student: User) -> dict[str, Any]:
@@ -106,7 +102,7 @@ def student_progress(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def class_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     viewer = cast(User, request.user)
-    if not _is_staff_role(viewer):
+    if not is_staff_role(viewer):
         raise Http404
     course = get_object_or_404(visible_courses(viewer).select_related("organization"), pk=pk)
     days = _days(request)
@@ -157,7 +153,7 @@ def class_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
 def institution(request: HttpRequest) -> HttpResponse:
     """The organisation for administrators; a teacher sees their own classes side by side."""
     viewer = cast(User, request.user)
-    if not _is_staff_role(viewer):
+    if not is_staff_role(viewer):
         raise Http404
     days = _days(request)
     if days is None:

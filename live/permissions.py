@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from accounts.models import Role, User
+from accounts.permissions import is_staff_role
 from classroom.selectors import can_view_course, can_view_student, courses_in_common, visible_courses
 from live.groups import course_group, student_group
 
@@ -47,10 +48,6 @@ class Subscription:
     course_ids: tuple[int, ...] = ()
 
 
-def is_staff(user: User) -> bool:
-    return user.is_superuser or user.role in (Role.ADMIN, Role.TEACHER)
-
-
 def _integer(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -83,7 +80,7 @@ def subscription_authorise(*, user: User, channel: str, course: Any, student: An
             if user.role != Role.STUDENT:
                 raise Refused(STUDENT_REQUIRED)
             student = user.pk
-        elif not (is_staff(user) and can_view_student(user, student)):
+        elif not (is_staff_role(user) and can_view_student(user, student)):
             raise Refused(STUDENT_NOT_FOUND)
         student_user = User.objects.get(pk=student)
         courses = (
@@ -92,7 +89,7 @@ def subscription_authorise(*, user: User, channel: str, course: Any, student: An
         return Subscription(channel, student_group(student), student=student, course_ids=tuple(sorted(courses)))
     if not can_view_course(user, course):
         raise Refused(COURSE_NOT_FOUND)
-    if channel in STAFF_CHANNELS and not is_staff(user):
+    if channel in STAFF_CHANNELS and not is_staff_role(user):
         raise Refused(STAFF_ONLY)
     return Subscription(channel, course_group(course, channel), course=course)
 
