@@ -9,15 +9,18 @@ batch by analytics.services.
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
+import msgspec
 import orjson
+from msgspec import Meta
 
 from analytics.models import Action
 
 ACTIONS = frozenset(Action.values)
 MAX_METADATA_BYTES = 4096
+MAX_BATCH = 500
 MAX_FUTURE = timedelta(hours=1)
 # Keys of `metadata` that fill columns (the names used by common LMS tracking APIs).
 METADATA_COLUMNS = ("duration", "score", "max_score", "scaled_score", "attempts")
@@ -134,6 +137,33 @@ def _time(value: Any, errors: Errors, now: datetime, horizon: timedelta | None) 
     return moment
 
 
+def _metadata(metadata: Any, errors: Errors) -> tuple[dict[str, Any], tuple[Any, ...]]:
+    """The free `metadata` object without the keys that fill columns, and those columns' values (duration, score,
+    max score, scaled score, attempts), checked."""
+    columns: dict[str, Any] = {}
+    if metadata is None:
+        metadata = {}
+    elif not isinstance(metadata, dict):
+        errors["metadata"] = ["Must be a JSON object."]
+        metadata = {}
+    else:
+        if len(orjson.dumps(metadata)) > MAX_METADATA_BYTES:
+            errors.setdefault("metadata", []).append(f"At most {MAX_METADATA_BYTES} bytes of JSON.")
+        if not metadata.keys().isdisjoint(METADATA_COLUMNS):
+            columns = {key: metadata[key] for key in METADATA_COLUMNS if key in metadata}
+            metadata = {key: value for key, value in metadata.items() if key not in columns}
+    if not columns:
+        return metadata, (None, None, None, None, None)
+    duration = _count(columns.get("duration"), "metadata.duration", errors, MAX_DURATION)
+    score = _number(columns.get("score"), "metadata.score", errors, -MAX_SCORE, MAX_SCORE)
+    max_score = _number(columns.get("max_score"), "metadata.max_score", errors, MIN_MAX_SCORE, MAX_SCORE)
+    scaled = _number(columns.get("scaled_score"), "metadata.scaled_score", errors, MIN_SCALED, MAX_SCALED)
+    attempts = _count(columns.get("attempts"), "metadata.attempts", errors, MAX_ATTEMPTS)
+    if score is not None and max_score is not None and score > max_score:
+        errors.setdefault("metadata.score", []).append("Greater than metadata.max_score.")
+    return metadata, (duration, score, max_score, scaled, attempts)
+
+
 def validate_event(
     raw: Any, *, now: datetime, horizon: timedelta | None, may_name_actor: bool
 ) -> tuple[EventIn | None, Errors]:
@@ -167,26 +197,7 @@ def validate_event(
             "Only integrations (API keys) may name the actor; users post their own events."
         )
 
-    metadata = raw.get("metadata")
-    columns: dict[str, Any] = {}
-    if metadata is None:
-        metadata = {}
-    elif not isinstance(metadata, dict):
-        errors["metadata"] = ["Must be a JSON object."]
-        metadata = {}
-    else:
-        if len(orjson.dumps(metadata)) > MAX_METADATA_BYTES:
-            errors.setdefault("metadata", []).append(f"At most {MAX_METADATA_BYTES} bytes of JSON.")
-        columns = {key: metadata[key] for key in METADATA_COLUMNS if key in metadata}
-        metadata = {key: value for key, value in metadata.items() if key not in columns}
-
-    duration = _count(columns.get("duration"), "metadata.duration", errors, MAX_DURATION)
-    score = _number(columns.get("score"), "metadata.score", errors, -MAX_SCORE, MAX_SCORE)
-    max_score = _number(columns.get("max_score"), "metadata.max_score", errors, MIN_MAX_SCORE, MAX_SCORE)
-    scaled = _number(columns.get("scaled_score"), "metadata.scaled_score", errors, MIN_SCALED, MAX_SCALED)
-    attempts = _count(columns.get("attempts"), "metadata.attempts", errors, MAX_ATTEMPTS)
-    if score is not None and max_score is not None and score > max_score:
-        errors.setdefault("metadata.score", []).append("Greater than metadata.max_score.")
+    metadata, (duration, score, max_score, scaled, attempts) = _metadata(raw.get("metadata"), errors)
 
     event = EventIn(
         event_id=event_id,  # type: ignore[arg-type]
@@ -213,3 +224,79 @@ def validate_event(
     if errors:
         return None, errors
     return event, {}
+
+
+# The fast path for batches. Decoding the body straight into these structs checks types, the vocabulary and the
+# bounds in C (msgspec): about 1 us per event, against ~13 us for validate_event on orjson's dicts (measured on a
+# batch of 500, see docs/decisions/0004). It only ever ACCEPTS: a batch with anything wrong or unusual in it (a null
+# timestamp, a boolean id, an unknown field) is handed back, and the caller checks it item by item with
+# validate_event, which names every error. So what is accepted is decided by validate_event alone; the fast path
+# accepts a subset of it with the same result (tests/analytics/test_validation_fast.py).
+PositiveId = Annotated[int, Meta(gt=0, le=2**63 - 1)]
+
+
+class _FastEvent(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    event_id: UUID
+    action: Literal[tuple(sorted(ACTIONS))]  # type: ignore[valid-type]
+    timestamp: str | msgspec.UnsetType = msgspec.UNSET
+    occurred_at: str | msgspec.UnsetType = msgspec.UNSET
+    actor: PositiveId | None = None
+    course: PositiveId | None = None
+    item: PositiveId | None = None
+    resource_type: Annotated[str, Meta(max_length=32)] | None = None
+    resource_id: Annotated[str, Meta(max_length=128)] | int | None = None
+    session_id: Annotated[str, Meta(max_length=64)] | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class _FastBatch(msgspec.Struct, forbid_unknown_fields=True):
+    events: Annotated[list[_FastEvent], Meta(min_length=1, max_length=MAX_BATCH)]
+
+
+_FAST_BATCH: msgspec.json.Decoder[_FastBatch] = msgspec.json.Decoder(_FastBatch)
+
+
+def batch_decode_fast(
+    body: bytes, *, now: datetime, horizon: timedelta | None, may_name_actor: bool
+) -> list[tuple[EventIn, Any]] | None:
+    """Every event of a batch body with its source (for a dead letter's payload: see payload_of), when the whole
+    batch is valid and plain; otherwise None."""
+    try:
+        batch = _FAST_BATCH.decode(body)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return None
+    checked: list[tuple[EventIn, Any]] = []
+    errors: Errors = {}
+    for fast in batch.events:
+        moment = fast.timestamp if fast.timestamp is not msgspec.UNSET else fast.occurred_at
+        occurred_at = _time(moment, errors, now, horizon)
+        if fast.actor is not None and not may_name_actor:
+            return None
+        metadata, (duration, score, max_score, scaled, attempts) = _metadata(fast.metadata, errors)
+        if errors or occurred_at is None:
+            return None
+        resource_id = fast.resource_id
+        event = EventIn(
+            event_id=fast.event_id,
+            action=fast.action,
+            occurred_at=occurred_at,
+            actor_id=fast.actor,
+            course_id=fast.course,
+            item_id=fast.item,
+            resource_type=fast.resource_type or "",
+            resource_id=str(resource_id) if isinstance(resource_id, int) else resource_id or "",
+            session_id=fast.session_id or "",
+            duration_seconds=duration,
+            score_raw=score,
+            score_max=max_score,
+            score_scaled=scaled,
+            attempts=attempts,
+            metadata=metadata,
+        )
+        checked.append((event, fast))
+    return checked
+
+
+def payload_of(source: Any) -> Any:
+    """The JSON value an event was posted as (from a decoded dict, or a fast-path struct)."""
+    return msgspec.to_builtins(source) if isinstance(source, msgspec.Struct) else source
