@@ -31,7 +31,7 @@ PROGRESS_BANDS = selectors.SCORE_BANDS  # 0-10 % ... 90-100 %, the last band inc
 RECENT_ACTIVITY = 10
 
 
-def _percent(part: int, whole: int) -> float | None:
+def percent(part: int, whole: int) -> float | None:
     return round(100 * part / whole, 1) if whole else None
 
 
@@ -73,7 +73,7 @@ def class_progress(course_ids: list[int]) -> dict[int, dict[int, float]]:
     result: dict[int, dict[int, float]] = {course_id: {} for course_id in course_ids}
     for course_id, student_id in enrolled:
         total = items.get(course_id, 0)
-        result[course_id][student_id] = _percent(completed.get((course_id, student_id), 0), total) or 0.0
+        result[course_id][student_id] = percent(completed.get((course_id, student_id), 0), total) or 0.0
     return result
 
 
@@ -140,7 +140,7 @@ def micro(*, student: User, courses: QuerySet[Course], period: DateRange, viewer
         "first_day": period.first,
         "last_day": period.last,
         "days": period.days,
-        "overall_progress_percent": _percent(done, items),
+        "overall_progress_percent": percent(done, items),
         "items_completed": done,
         "items_total": items,
         "courses": per_course,
@@ -259,7 +259,7 @@ def course_comparison(*, courses: QuerySet[Course], period: DateRange) -> list[d
                 "title": title,
                 "students_enrolled": enrolled.get(course_id, 0),
                 "active_students": active,
-                "engagement_rate": _percent(active, enrolled.get(course_id, 0)),
+                "engagement_rate": percent(active, enrolled.get(course_id, 0)),
                 "events": row.get("events") or 0,
                 "items_completed": row.get("completed") or 0,
                 "average_score_percent": round(float(row["score_sum"]) / score_count, 1) if score_count else None,

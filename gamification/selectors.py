@@ -1,6 +1,7 @@
 """Reading XP, levels, streaks, achievements and leaderboards. Who may see whom is decided by classroom.selectors;
 these functions take the already-checked student or course and the viewer."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -76,6 +77,11 @@ def streak(student: User, today: date) -> Streak:
         .order_by("day")
         .values_list("day", flat=True)
     )
+    return streak_of_days(days, today, minimum)
+
+
+def streak_of_days(days: Sequence[date], today: date, minimum: int) -> Streak:
+    """The streak made by `days` (ascending, each with at least `minimum` XP, none after `today`)."""
     longest = run = 0
     previous: date | None = None
     for day in days:

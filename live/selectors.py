@@ -5,16 +5,13 @@ selectors (the same figures the pages and the REST API show). Called by the cons
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Sum
+from django.conf import settings
 
 from accounts.models import Role, User
-from analytics import selectors as analytics
-from analytics.daterange import DateRange
-from analytics.models import LearningEvent, StudentDailyRollup, StudentItemDay
-from classroom.models import Course, Enrollment, LearningItem
-from dashboards.selectors import class_progress
+from classroom.models import Course, Enrollment
+from core.db import prepared_cursor
+from dashboards.selectors import percent
 from gamification import selectors as gamification
 from gamification.levels import level_progress
 
@@ -22,35 +19,54 @@ from gamification.levels import level_progress
 USER_EVENTS_MAX = 50
 
 
+# The student snapshot in ONE statement (it runs for every event of a watched student, up to hundreds a second):
+# the same rows the ORM selectors read for the page (gamification.selectors total_xp and streak, analytics'
+# completed item-days, the daily rollups), through the same indexes. "today" is the organisation's calendar day.
+STUDENT_SNAPSHOT = """
+WITH student AS (
+    SELECT u.id, u.organization_id,
+           (%(now)s::timestamptz AT TIME ZONE COALESCE(o.time_zone, 'UTC'))::date AS today
+    FROM accounts_user u LEFT JOIN accounts_organization o ON o.id = u.organization_id
+    WHERE u.id = %(student)s
+)
+SELECT
+    s.today,
+    (SELECT COALESCE(json_object_agg(course_id, n), '{}') FROM (
+        SELECT m.course_id, count(*) AS n
+        FROM classroom_learningitem i JOIN classroom_module m ON m.id = i.module_id
+        WHERE m.course_id = ANY(%(courses)s) GROUP BY m.course_id) items),
+    (SELECT COALESCE(json_object_agg(course_id, n), '{}') FROM (
+        SELECT course_id, count(DISTINCT item_id) AS n
+        FROM analytics_studentitemday
+        WHERE student_id = s.id AND course_id = ANY(%(courses)s) AND kind = 'completed' GROUP BY course_id) done),
+    (SELECT COALESCE(sum(events), 0) FROM analytics_studentdailyrollup
+     WHERE student_id = s.id AND course_id = ANY(%(courses)s) AND day = s.today),
+    (SELECT COALESCE(max(xp), 0) FROM gamification_xptotal
+     WHERE student_id = s.id AND organization_id = s.organization_id AND course_id IS NULL AND period = 'all'),
+    (SELECT COALESCE(array_agg(day ORDER BY day), '{}') FROM (
+        SELECT day FROM gamification_xpaward WHERE student_id = s.id AND day <= s.today
+        GROUP BY day HAVING sum(amount) >= %(min_xp)s) streak_days)
+FROM student s
+"""
+
+
 def student_progress_snapshot(*, student_id: int, course_ids: Sequence[int], now: datetime) -> dict[str, Any]:
     """A student's headline figures: XP, level, streak, and progress and today's events over `course_ids` (the
-    student's classes the viewer may see). Six small indexed reads of rollups and totals: it runs for every event
-    of a watched student (the same numbers as dashboards.selectors.micro, which the page re-reads)."""
-    student = User.objects.select_related("organization").get(pk=student_id)
-    today = gamification.local_today(student.organization, now)
-    items = dict(
-        LearningItem.objects.filter(module__course_id__in=course_ids)
-        .values("module__course_id")
-        .annotate(n=Count("id"))
-        .values_list("module__course_id", "n")
-    )
-    # completed items per class: the partial index on completed item-days (course, student, item)
-    completed = dict(
-        StudentItemDay.objects.filter(
-            course_id__in=course_ids, student_id=student_id, kind=StudentItemDay.Kind.COMPLETED
+    student's classes the viewer may see); the same numbers as dashboards.selectors.micro, which the page re-reads.
+    Raises User.DoesNotExist for an unknown student."""
+    minimum = int(settings.GAMIFICATION_STREAK_MIN_DAILY_XP)
+    with prepared_cursor() as cursor:
+        cursor.execute(
+            STUDENT_SNAPSHOT, {"now": now, "student": student_id, "courses": list(course_ids), "min_xp": minimum}
         )
-        .values("course_id")
-        .annotate(n=Count("item_id", distinct=True))
-        .values_list("course_id", "n")
-    )
-    events_today = (
-        StudentDailyRollup.objects.filter(student_id=student_id, course_id__in=course_ids, day=today).aggregate(
-            n=Sum("events")
-        )["n"]
-        or 0
-    )
-    level = level_progress(gamification.total_xp(student))
-    streak = gamification.streak(student, today)
+        row = cursor.fetchone()
+    if row is None:
+        raise User.DoesNotExist(student_id)
+    today, items_json, completed_json, events_today, xp, streak_days = row
+    items = {int(course): count for course, count in items_json.items()}
+    completed = {int(course): count for course, count in completed_json.items()}
+    level = level_progress(xp)
+    streak = gamification.streak_of_days(streak_days, today, minimum)
     total = sum(items.values())
     done = sum(completed.get(course_id, 0) for course_id in items)
     return {
@@ -60,7 +76,7 @@ def student_progress_snapshot(*, student_id: int, course_ids: Sequence[int], now
         "xp_to_next_level": level.xp_to_next_level,
         "level_progress_percent": level.progress_percent,
         "streak": {"current": streak.current, "longest": streak.longest, "at_risk_today": streak.at_risk},
-        "overall_progress_percent": round(100 * done / total, 1) if total else None,
+        "overall_progress_percent": percent(done, total),
         "items_completed": done,
         "items_total": total,
         "courses": [
@@ -68,25 +84,59 @@ def student_progress_snapshot(*, student_id: int, course_ids: Sequence[int], now
                 "course": course_id,
                 "items_completed": completed.get(course_id, 0),
                 "items_total": count,
-                "progress_percent": round(100 * completed.get(course_id, 0) / count, 1),
+                "progress_percent": percent(completed.get(course_id, 0), count),
             }
             for course_id, count in sorted(items.items())
         ],
-        "events_today": events_today,
+        "events_today": int(events_today),
     }
 
 
+# The class snapshot in ONE statement (it runs up to four times a second per watched class): the figures of
+# analytics.selectors.overview for today in the class's time zone and dashboards.selectors.class_progress, from the
+# same rows (enrolments, the daily rollups, completed item-days of the enrolled students).
+CLASS_SNAPSHOT = """
+WITH course AS (
+    SELECT c.id,
+           (%(now)s::timestamptz AT TIME ZONE COALESCE(NULLIF(c.time_zone, ''), o.time_zone))::date AS today
+    FROM classroom_course c JOIN accounts_organization o ON o.id = c.organization_id
+    WHERE c.id = %(course)s
+),
+enrolled AS (
+    SELECT DISTINCT user_id FROM classroom_enrollment
+    WHERE course_id = %(course)s AND role = 'student' AND status = 'active'
+)
+SELECT
+    (SELECT count(*) FROM enrolled),
+    (SELECT count(DISTINCT r.student_id) FROM analytics_studentdailyrollup r
+     WHERE r.course_id = c.id AND r.day = c.today),
+    (SELECT COALESCE(sum(r.events), 0) FROM analytics_coursedailyrollup r WHERE r.course_id = c.id AND r.day = c.today),
+    (SELECT count(*) FROM classroom_learningitem i JOIN classroom_module m ON m.id = i.module_id
+     WHERE m.course_id = c.id),
+    (SELECT COALESCE(array_agg(n), '{}') FROM (
+        SELECT count(DISTINCT d.item_id) AS n
+        FROM analytics_studentitemday d JOIN enrolled e ON e.user_id = d.student_id
+        WHERE d.course_id = c.id AND d.kind = 'completed' GROUP BY d.student_id) done)
+FROM course c
+"""
+
+
 def class_engagement_snapshot(*, course_id: int, now: datetime) -> dict[str, Any]:
-    """A class's figures for today (its time zone): active students, events, engagement rate, average progress."""
-    course = Course.objects.select_related("organization").get(pk=course_id)
-    zone = ZoneInfo(course.time_zone or course.organization.time_zone)
-    figures = analytics.overview(course_ids=[course_id], period=DateRange.last_days(1, now=now, zone=zone))
-    progress = list(class_progress([course_id])[course_id].values())
+    """A class's figures for today (its time zone): active students, events, engagement rate, average progress.
+    Raises Course.DoesNotExist for an unknown class."""
+    with prepared_cursor() as cursor:
+        cursor.execute(CLASS_SNAPSHOT, {"now": now, "course": course_id})
+        row = cursor.fetchone()
+    if row is None:
+        raise Course.DoesNotExist(course_id)
+    students_total, active, events, items, completed = row
+    # class_progress's figures: each enrolled student's percent (0 without a completion), averaged
+    progress = [percent(done, items) or 0.0 for done in completed] + [0.0] * (students_total - len(completed))
     return {
-        "students_total": figures["students_total"],
-        "active_students_today": figures["students_active"],
-        "events_today": figures["events"],
-        "engagement_rate_today": figures["engagement_rate"],
+        "students_total": students_total,
+        "active_students_today": active,
+        "events_today": int(events),
+        "engagement_rate_today": round(100 * active / students_total, 1) if students_total else None,
         "average_progress_percent": round(sum(progress) / len(progress), 1) if progress else None,
     }
 
@@ -100,31 +150,36 @@ def course_student_ids(*, course_id: int) -> list[int]:
     )
 
 
+# The learner actions of one notification, on a prepared statement (it runs for every event of a watched class, in
+# every process that watches it): through the (actor_id, occurred_at) index, at most USER_EVENTS_MAX.
+COURSE_USER_EVENTS = """
+SELECT e.event_id, e.actor_id, e.action, e.item_id, e.occurred_at, u.first_name, u.last_name, u.username
+FROM analytics_learningevent e JOIN accounts_user u ON u.id = e.actor_id
+WHERE e.actor_id = ANY(%(students)s) AND e.course_id = %(course)s AND e.occurred_at >= %(first)s
+  AND e.occurred_at <= %(last)s AND e.received_at >= %(since)s
+ORDER BY e.occurred_at, e.id
+LIMIT %(limit)s
+"""
+
+
 def course_user_events(
     *, course_id: int, student_ids: Sequence[int], first: datetime, last: datetime, received_since: datetime
 ) -> list[dict[str, Any]]:
     """The learner actions a change notification announced: the events of those students in this class that
-    occurred first..last and arrived recently (through the (actor_id, occurred_at) index)."""
-    rows = (
-        LearningEvent.objects.filter(
-            actor_id__in=list(student_ids),
-            course_id=course_id,
-            occurred_at__gte=first,
-            occurred_at__lte=last,
-            received_at__gte=received_since,
+    occurred first..last and arrived recently."""
+    with prepared_cursor() as cursor:
+        cursor.execute(
+            COURSE_USER_EVENTS,
+            {
+                "students": list(student_ids),
+                "course": course_id,
+                "first": first,
+                "last": last,
+                "since": received_since,
+                "limit": USER_EVENTS_MAX,
+            },
         )
-        .order_by("occurred_at", "id")
-        .values_list(
-            "event_id",
-            "actor_id",
-            "action",
-            "item_id",
-            "occurred_at",
-            "actor__first_name",
-            "actor__last_name",
-            "actor__username",
-        )[:USER_EVENTS_MAX]
-    )
+        rows = cursor.fetchall()
     return [
         {
             "event_id": str(event_id),
