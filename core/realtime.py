@@ -1,7 +1,8 @@
 """The one way services publish live messages: after the surrounding transaction commits.
 
 A message sent before commit could announce data that a rollback then removes, or reach a client that re-reads the
-REST API before the rows are visible. Messages carry ids and plain JSON values only.
+REST API before the rows are visible. Messages carry ids and plain JSON values only, and each names the group it was
+sent to (`group`): a process that receives a group's messages once for all its sockets (live/hub.py) needs to know.
 """
 
 import asyncio
@@ -35,7 +36,7 @@ def _publisher_loop() -> asyncio.AbstractEventLoop:
 
 async def _send_all(layer: Any, messages: list[tuple[str, dict[str, Any]]]) -> None:
     for group, message in messages:
-        await layer.group_send(group, message)
+        await layer.group_send(group, {**message, "group": group})
 
 
 def group_send_many(messages: Iterable[tuple[str, dict[str, Any]]]) -> None:

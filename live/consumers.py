@@ -11,14 +11,15 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from asgiref.sync import sync_to_async
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.core.serializers.json import DjangoJSONEncoder
 
 from accounts.models import User
 from live import permissions
+from live.asgi import SERVER_SEND
 from live.groups import parse_group, user_group
-from live.hub import Hub, current_hub, now_iso
+from live.hub import Hub, current_hub, encode, now_iso
 from live.permissions import Refused, Subscription
 from live.receivers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED
 from live.tickets import ticket_redeem
@@ -55,6 +56,17 @@ class TokenBucket:
 class LiveConsumer(AsyncWebsocketConsumer):
     user: User | None = None
 
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # Also when the application instance dies without a disconnect (e.g. its channel-layer read failed
+            # while Redis was away): the hub must not keep a dead socket among a group's members.
+            self.closed = True
+            for group in list(getattr(self, "subscriptions", {})):
+                if parse_group(group) is not None:
+                    self.hub.detach(group, self)
+
     async def connect(self) -> None:
         self.user = None
         self.subscriptions: dict[str, Subscription] = {}
@@ -62,6 +74,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.bucket = TokenBucket(RATE_BURST, RATE_PER_SECOND)
         self.hub: Hub = current_hub()
         self.closed = False
+        # Data frames skip the middleware stack when the server's own send is at hand (live/asgi.py).
+        self._send_frame = self.scope.get(SERVER_SEND) or self.base_send
         user = await self._authenticate()
         # Accepted, then closed: a close before the handshake reaches a browser as a bare 1006, while 4401 tells
         # the client to fetch a new ticket or sign in rather than retry.
@@ -109,18 +123,23 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     # sending
 
-    @staticmethod
-    def _encode(payload: dict[str, Any]) -> str:
-        return json.dumps(payload, cls=DjangoJSONEncoder, separators=(",", ":"))
-
     async def deliver(self, payload: dict[str, Any]) -> None:
-        """Send `payload` to the client (called by the hub too)."""
+        await self.deliver_text(encode(payload))
+
+    async def deliver_text(self, text: str) -> None:
+        """Send an encoded message to the client (the hub encodes a message once for all its sockets)."""
         if self.closed:
             return
         try:
-            await self.send(text_data=self._encode(payload))
+            await self._send_frame({"type": "websocket.send", "text": text})
         except Exception:
             logger.debug("live message to a closing connection dropped", exc_info=True)
+
+    async def relay(self, message: dict[str, Any]) -> None:
+        """A channel-layer message to a group the hub receives for this consumer (level_up, achievement)."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is not None and not self.closed:
+            await handler(message)
 
     async def refuse(self, reason: str, *, channel: str | None = None, count: bool = True) -> None:
         error: dict[str, Any] = {"type": "error", "reason": reason}
@@ -236,20 +255,21 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self._count_error()
 
     async def _join(self, subscription: Subscription) -> None:
+        """Snapshot groups are joined by the process's hub, once for all its sockets; other groups by the consumer."""
         self.subscriptions[subscription.group] = subscription
-        await self.channel_layer.group_add(subscription.group, self.channel_name)
         if parse_group(subscription.group) is not None:
             await self.hub.attach(subscription.group, self, subscription.course_ids)
+        else:
+            await self.channel_layer.group_add(subscription.group, self.channel_name)
 
     async def _leave(self, subscription: Subscription) -> None:
         self.subscriptions.pop(subscription.group, None)
-        self.hub.detach(subscription.group, self)
-        await self.channel_layer.group_discard(subscription.group, self.channel_name)
+        if parse_group(subscription.group) is not None:
+            self.hub.detach(subscription.group, self)
+        else:
+            await self.channel_layer.group_discard(subscription.group, self.channel_name)
 
-    # channel-layer messages (type "a.b" arrives at method a_b)
-
-    async def scope_changed(self, message: dict[str, Any]) -> None:
-        self.hub.notify(message)
+    # channel-layer messages (type "a.b" arrives at method a_b; those of snapshot groups through the hub's relay)
 
     async def level_up(self, message: dict[str, Any]) -> None:
         await self.deliver(
@@ -275,11 +295,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def leaderboard_changed(self, message: dict[str, Any]) -> None:
         """Reserved: rank changes of a class (course.<id>.leaderboard)."""
-        await self.deliver({**message, "type": "leaderboard", "as_of": now_iso()})
+        await self.deliver({**_public(message), "type": "leaderboard", "as_of": now_iso()})
 
     async def alert_raised(self, message: dict[str, Any]) -> None:
         """Reserved: at-risk alerts of a class (course.<id>.alerts)."""
-        await self.deliver({**message, "type": "alert", "as_of": now_iso()})
+        await self.deliver({**_public(message), "type": "alert", "as_of": now_iso()})
 
     async def live_revoke(self, message: dict[str, Any]) -> None:
         await self._shut(int(message.get("code", CLOSE_UNAUTHENTICATED)))
@@ -292,6 +312,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
         still = await database_sync_to_async(_recheck)(self.user.pk, held)
         if not still:
             await self._shut(CLOSE_FORBIDDEN)
+
+
+def _public(message: dict[str, Any]) -> dict[str, Any]:
+    """A channel-layer message without the layer's routing fields."""
+    return {key: value for key, value in message.items() if key not in {"group", "type"}}
 
 
 def _recheck(user_id: int, held: list[Subscription]) -> bool:

@@ -1,8 +1,12 @@
 """Per process (per event loop): who watches which snapshot group, and coalesced snapshot delivery.
 
-Every consumer of a group receives each `scope.changed` notification from the channel layer; the hub acts on a
-notification once per process (by its nonce), computes the group's snapshot once (per distinct course set, for a
-student watched by viewers who see different classes) and hands it to every local consumer of the group.
+The hub, not each consumer, is the member of the snapshot groups (`student.<id>`, `course.<id>.live`) in the channel
+layer, through ONE channel of its own: a message to a group reaches a process once, however many of its sockets
+watch that group (through Channels, a group of 1 000 consumers costs 1 000 copies in Redis, 1 000 decodes here, and
+drops once the process's queue holds more than the layer's capacity). The hub computes a group's snapshot once (per
+distinct course set, for a student watched by viewers who see different classes), encodes each message once, and
+hands the text to every local socket of the group. Other messages to these groups (level_up, achievement) are handed
+to each local consumer's handler.
 
 Coalescing, per group: leading edge — a notification for an idle group is pushed at once; notifications arriving
 within LIVE_COALESCE_MS of that push mark the group dirty, and one snapshot, computed at the interval's end, covers
@@ -13,16 +17,18 @@ read and announced.
 """
 
 import asyncio
+import json
 import logging
 import weakref
 from collections import OrderedDict
-from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
 from live import publish
@@ -41,7 +47,9 @@ REMEMBERED = 512
 
 
 class Receiver(Protocol):
-    async def deliver(self, payload: dict[str, Any]) -> None: ...
+    async def deliver_text(self, text: str) -> None: ...
+
+    async def relay(self, message: dict[str, Any]) -> None: ...
 
 
 class Recent:
@@ -75,6 +83,11 @@ def now_iso() -> str:
     return timezone.now().isoformat()
 
 
+def encode(payload: dict[str, Any]) -> str:
+    """A server -> client message as JSON text (times and decimals as the REST API writes them)."""
+    return json.dumps(payload, cls=DjangoJSONEncoder, separators=(",", ":"))
+
+
 def compute_snapshot(group: str, course_ids: tuple[int, ...], now: datetime) -> dict[str, Any]:
     parsed = parse_group(group)
     assert parsed is not None  # only snapshot groups are attached  # noqa: S101
@@ -91,19 +104,22 @@ def compute_snapshot(group: str, course_ids: tuple[int, ...], now: datetime) -> 
 class Hub:
     def __init__(self) -> None:
         self.groups: dict[str, GroupState] = {}
+        self.channel: str | None = None  # this process's channel in the layer, while any group is watched
+        self._joined: set[str] = set()  # groups the channel is a member of
+        self._membership: asyncio.Lock | None = None
+        self._receiver: asyncio.Task[None] | None = None
         self._refresher: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[Any]] = set()
 
     # membership
 
     async def attach(self, group: str, receiver: Receiver, course_ids: tuple[int, ...] = ()) -> None:
+        """Deliver `group`'s messages to `receiver` from now on (returns once the layer routes them here)."""
         state = self.groups.get(group)
         if state is None:
             state = self.groups[group] = GroupState(group)
-        first = not state.members
         state.members[receiver] = course_ids
-        if first:
-            await self._watch([group])
+        await self._sync_membership(group)
         if self._refresher is None:
             self._refresher = asyncio.get_running_loop().create_task(self._refresh())
 
@@ -116,9 +132,66 @@ class Hub:
             if state.runner is not None:
                 state.runner.cancel()
             del self.groups[group]
+            self._spawn(self._sync_membership(group))
         if not self.groups and self._refresher is not None:
             self._refresher.cancel()
             self._refresher = None
+
+    async def _sync_membership(self, group: str) -> None:
+        """Make the layer's membership of `group` match whether anyone here watches it. Serialised, so a leave and
+        a re-join of the same group reach Redis in the order they happened here. A watched group is joined again on
+        every attach (one Redis call per subscription, as a consumer's own join would be): a Redis that restarted
+        has forgotten the memberships."""
+        if self._membership is None:
+            self._membership = asyncio.Lock()
+        layer = get_channel_layer()
+        assert layer is not None  # noqa: S101 - the live stream needs a channel layer
+        async with self._membership:
+            wanted = group in self.groups
+            if not wanted and group not in self._joined:
+                return
+            try:
+                if wanted:
+                    await layer.group_add(group, await self._own_channel(layer))
+                    self._joined.add(group)
+                else:
+                    self._joined.discard(group)
+                    await layer.group_discard(group, self.channel)
+            except Exception:
+                logger.warning("channel-layer membership of %s not updated", group, exc_info=True)
+                return
+            if not self._joined and self._receiver is not None:
+                self._receiver.cancel()
+                self._receiver, self.channel = None, None
+        if wanted:
+            await self._watch([group])
+
+    async def _own_channel(self, layer: Any) -> str:
+        """This process's channel, and the task that reads it, made on first need."""
+        if self.channel is None:
+            self.channel = await layer.new_channel()
+            self._receiver = asyncio.get_running_loop().create_task(self._receive(layer, self.channel))
+        return self.channel
+
+    async def _receive(self, layer: Any, channel: str) -> None:
+        outage = False
+        while True:
+            try:
+                message = await layer.receive(channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # Redis is away: the sockets stay open (pages show their REST figures). Once it answers again, the
+                # groups are joined again (a restarted Redis has forgotten them) before reading on.
+                if not outage:
+                    logger.warning("live hub lost the channel layer; retrying every second", exc_info=True)
+                outage = True
+                await asyncio.sleep(1)
+                if await self._rejoin():
+                    logger.warning("live hub back on the channel layer")
+                    outage = False
+                continue
+            self.dispatch(message)
 
     async def _watch(self, groups: list[str]) -> None:
         try:
@@ -131,13 +204,40 @@ class Hub:
             await asyncio.sleep(publish.WATCH_REFRESH_SECONDS)
             if self.groups:
                 await self._watch(list(self.groups))
+                if not await self._rejoin():
+                    logger.warning("channel-layer memberships not renewed (Redis does not answer)")
 
-    # notifications
+    async def _rejoin(self) -> bool:
+        """Join every watched group again: a membership lapses after the layer's group expiry (a page may stay open
+        for days), and a Redis that restarted has forgotten them all. False when Redis does not answer."""
+        layer = get_channel_layer()
+        assert layer is not None  # noqa: S101 - the live stream needs a channel layer
+        if self._membership is None:
+            self._membership = asyncio.Lock()
+        async with self._membership:
+            try:
+                channel = await self._own_channel(layer)
+                for group in list(self.groups):
+                    await layer.group_add(group, channel)
+                    self._joined.add(group)
+            except Exception:
+                return False
+        return True
 
-    def notify(self, message: dict[str, Any]) -> None:
-        """A `scope.changed` message reached a local consumer (each one of them does; act once)."""
+    # messages
+
+    def dispatch(self, message: dict[str, Any]) -> None:
+        """A message to one of the groups watched here (each names its group: core.realtime)."""
         state = self.groups.get(str(message.get("group")))
-        if state is None or not state.notifications.add(str(message.get("nonce"))):
+        if state is None:
+            return
+        if message.get("type") == "scope.changed":
+            self.notify(state, message)
+        else:
+            self._spawn(self._relay(state, message))
+
+    def notify(self, state: GroupState, message: dict[str, Any]) -> None:
+        if not state.notifications.add(str(message.get("nonce"))):
             return
         parsed = parse_group(state.group)
         if parsed is not None and parsed[0] == "course":
@@ -151,6 +251,16 @@ class Hub:
         task = asyncio.get_running_loop().create_task(coroutine)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+    async def _relay(self, state: GroupState, message: dict[str, Any]) -> None:
+        for receiver in list(state.members):
+            await receiver.relay(message)
+
+    @staticmethod
+    async def _send(receivers: list[Receiver], payload: dict[str, Any]) -> None:
+        text = encode(payload)
+        for receiver in receivers:
+            await receiver.deliver_text(text)
 
     async def _coalesce(self, state: GroupState) -> None:
         loop = asyncio.get_running_loop()
@@ -168,18 +278,19 @@ class Hub:
 
     async def _push(self, state: GroupState) -> None:
         now = timezone.now()
-        snapshots: dict[Hashable, dict[str, Any]] = {}
-        for course_ids in set(state.members.values()):
+        as_of = now.isoformat()
+        audiences: dict[tuple[int, ...], list[Receiver]] = {}
+        for receiver, course_ids in state.members.items():
+            audiences.setdefault(course_ids, []).append(receiver)
+        for course_ids, receivers in audiences.items():
             try:
-                snapshots[course_ids] = await database_sync_to_async(compute_snapshot, thread_sensitive=False)(
+                snapshot = await database_sync_to_async(compute_snapshot, thread_sensitive=False)(
                     state.group, course_ids, now
                 )
             except Exception:
                 logger.warning("live snapshot of %s not computed", state.group, exc_info=True)
-        as_of = now.isoformat()
-        for receiver, course_ids in list(state.members.items()):
-            if course_ids in snapshots:
-                await receiver.deliver({"type": "live_update", **snapshots[course_ids], "as_of": as_of})
+                continue
+            await self._send(receivers, {"type": "live_update", **snapshot, "as_of": as_of})
 
     async def _user_events(self, state: GroupState, course_id: int, message: dict[str, Any]) -> None:
         try:
@@ -196,11 +307,9 @@ class Hub:
             return
         as_of = now_iso()
         for row in rows:
-            if not state.events.add(row["event_id"]):
-                continue
-            payload = {"type": "user_event", "channel": "engagement", "course": course_id, **row, "as_of": as_of}
-            for receiver in list(state.members):
-                await receiver.deliver(payload)
+            if state.events.add(row["event_id"]):
+                payload = {"type": "user_event", "channel": "engagement", "course": course_id, **row, "as_of": as_of}
+                await self._send(list(state.members), payload)
 
 
 _hubs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub]" = weakref.WeakKeyDictionary()

@@ -33,5 +33,12 @@ def test_level_up_and_achievement_reach_the_students_group(
     messages = async_to_sync(receive_all)(layer, channel, 2)
     async_to_sync(layer.group_discard)(student_group(school.student.pk), channel)
     by_type = {message["type"]: message for message in messages}
-    assert by_type["level.up"] == {"type": "level.up", "student": school.student.pk, "level": 2, "xp": 100}
+    group = student_group(school.student.pk)
+    assert by_type["level.up"] == {
+        "type": "level.up",
+        "student": school.student.pk,
+        "level": 2,
+        "xp": 100,
+        "group": group,
+    }
     assert by_type["achievement.earned"]["code"] == "first-completion"

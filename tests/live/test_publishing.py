@@ -8,6 +8,7 @@ from uuid import uuid4
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from django.utils import timezone
 
 from accounts.models import User
@@ -151,3 +152,35 @@ async def test_updates_to_one_scope_are_computed_once_per_process(school: School
         [update] = seen["live_update"]
         updates.append(update)
     assert len({update["as_of"] for update in updates}) == 1
+
+
+async def group_members(group: str) -> int:
+    """How many channels the channel layer holds in `group` (channels-redis keeps a sorted set per group)."""
+    layer = get_channel_layer()
+    async with layer.connection(layer.consistent_hash(group)) as redis:
+        members: int = await redis.zcard(layer._group_key(group))
+    return members
+
+
+async def test_a_process_joins_a_watched_group_once_however_many_sockets_watch_it(
+    school: School, connect: Connect
+) -> None:
+    # given: three sockets of one process on the same class
+    group = f"course.{school.course.pk}.live"
+    connections = [await connect(school.teacher) for _ in range(3)]
+    for live in connections:
+        await live.ask({"type": "subscribe", "channels": ["engagement"], "course": school.course.pk})
+
+    # then: the layer sends the class's messages to one channel, the process's hub
+    assert await group_members(group) == 1
+
+    # when: two leave, the hub stays; when the last leaves, the hub leaves the group too
+    for live in connections[:2]:
+        await live.ask({"type": "unsubscribe", "channels": ["engagement"], "course": school.course.pk})
+    assert await group_members(group) == 1
+    await connections[2].ask({"type": "unsubscribe", "channels": ["engagement"], "course": school.course.pk})
+    for _ in range(50):  # the hub leaves in the background
+        if await group_members(group) == 0:
+            break
+        await asyncio.sleep(0.02)
+    assert await group_members(group) == 0
