@@ -1,6 +1,6 @@
 """Measure the live stream (/ws/live/): latency from an event POST to the first WebSocket message that reflects it.
 
-Usage (from the project root, PostgreSQL and Redis running, websockets from requirements-dev.txt in the venv):
+Usage (from the project root, PostgreSQL and Redis running):
 
     createdb -h 127.0.0.1 -U postgres edupath_bench_live
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/edupath_bench_live .venv/bin/python bench/live.py \
@@ -14,7 +14,8 @@ teaching BENCH-LIVE-1), an integration API key, and a JWT access token per user 
 
 Servers, as deployed (docs/decisions/0002-process-model.md; config.settings.local, DJANGO_DEBUG=false), each on a free
 127.0.0.1 port in its own process group, always stopped on exit:
-- daphne config.asgi:application (one process) serves /ws/live/ only;
+- `scripts/serve_live.py -n <--ws-processes>` (default: one per core) serves /ws/live/ only: that many daphne
+  processes of config.asgi:application, on one port through SO_REUSEPORT (how it is deployed: decision 0008);
 - gunicorn config.wsgi:application --workers 2 (sync) serves HTTP: the tickets and the event POSTs. The ingestion's
   on-commit hook (live.publish.scopes_changed) therefore runs in gunicorn, as in production.
 
@@ -38,16 +39,18 @@ Scenarios (each: wait until daphne is idle, connect, measure, close every socket
     "course": <id>}. Events for random students of that class at `--rate-b` per second. "Reflects it": the first
     of (a `user_event` carrying the event's id; a `live_update` whose `events_today` reaches the class's count
     before the run plus k, received after the send). One latency per receipt: every client x every event.
-Latency = receive time (time.monotonic() when the bench's loop reads the frame) - the time the POST was sent (same
-clock, in the poster process). An event / receipt with no reflecting message within `--timeout` seconds (default 5)
-is missed. Method details:
-- One asyncio event loop in this process drives every socket (websockets); the POSTs are sent by 16 threads in a
+Latency = receive time (time.monotonic() when the bench's loop reads the frame's bytes) - the time the POST was sent
+(same clock, in the poster process). An event / receipt with no reflecting message within `--timeout` seconds
+(default 5) is missed. Method details:
+- One asyncio event loop in this process drives every socket (a minimal WebSocket client, LiveSocket: it keeps
+  each message's bytes and arrival time and decodes the JSON after the run); the POSTs are sent by 16 threads in a
   separate process (so that the GIL of the receiving loop does not delay the sends), each request due at
   start + i / rate (open loop). The soft RLIMIT_NOFILE is raised to the hard limit first (inherited by the servers).
 - The client loop's lag (a 10 ms timer's overshoot) is reported: when it is large, the bench itself adds latency.
 - Breakdown from the reflecting messages' `as_of` (server clock = same machine): send -> as_of and as_of -> receive.
   A live_update's as_of is taken before its snapshot is computed; a user_event's after its events were read.
-- CPU seconds of daphne (per thread), gunicorn, redis-server and postgres during each measurement (from /proc).
+- CPU seconds of each daphne process (main thread, other threads), gunicorn, redis-server and postgres during
+  each measurement (from /proc); open sockets per daphne process after connecting (how the kernel spread them).
 - Caveats: all on one machine (2 cores shared by servers, PostgreSQL, Redis and the clients). A run across local
   midnight of the school's time zone would miscount the baselines. XP is awarded by Celery (no worker runs here:
   the tasks go to a throw-away queue), so no level_up / achievement arrives; they are not needed to match.
@@ -62,8 +65,10 @@ output; the issue's goal is p95 < 250 ms in both.
 
 import argparse
 import asyncio
+import base64
 import bisect
 import contextlib
+import hashlib
 import http.client
 import json
 import multiprocessing
@@ -100,8 +105,6 @@ from _support import (
     stop_on_signal,
     wait_until_serving,
 )
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/edupath_bench_live"
 CLASSES = 4
@@ -298,17 +301,173 @@ def post_schedule(
 # --- WebSocket clients -----------------------------------------------------------------------------------------------
 
 
+WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+TEXT, CLOSE, PING, PONG, CONTINUATION = 0x1, 0x8, 0x9, 0xA, 0x0
+
+
+def _frame(opcode: int, payload: bytes) -> bytes:
+    """A client frame: final, masked (RFC 6455 5.3)."""
+    mask = os.urandom(4)
+    length = len(payload)
+    if length < 126:
+        head = bytes([0x80 | opcode, 0x80 | length])
+    elif length < 1 << 16:
+        head = bytes([0x80 | opcode, 0x80 | 126]) + length.to_bytes(2, "big")
+    else:
+        head = bytes([0x80 | opcode, 0x80 | 127]) + length.to_bytes(8, "big")
+    masked = (int.from_bytes(payload, "big") ^ int.from_bytes((mask * (length // 4 + 1))[:length], "big")).to_bytes(
+        length, "big"
+    )
+    return head + mask + masked
+
+
+class LiveSocket(asyncio.Protocol):
+    """A minimal WebSocket client (RFC 6455) for measuring: it stamps each text message with the time its bytes
+    were read from the socket and keeps the raw bytes; JSON is decoded after the measurement. The websockets library
+    cost ~29 us per message here (half a core at scenario b's 18 000 messages a second, on a machine the servers
+    share); this costs a few us, so the client's own load adds little to the latencies it measures."""
+
+    def __init__(self, key: str) -> None:
+        loop = asyncio.get_running_loop()
+        self.key = key
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.upgraded: asyncio.Future[None] = loop.create_future()
+        self.closed: asyncio.Future[None] = loop.create_future()
+        self.reply: asyncio.Future[bytes] | None = None  # the next message, when someone waits for it
+        self.fragments = bytearray()
+        self.messages: list[tuple[float, bytes]] = []
+        self.close_code: int | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.upgraded.done():
+            self.upgraded.set_exception(ConnectionError("closed during the handshake"))
+        if self.reply is not None and not self.reply.done():
+            self.reply.set_exception(ConnectionError("closed"))
+        if self.close_code is None:
+            self.close_code = 1006
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+    def data_received(self, data: bytes) -> None:
+        now = time.monotonic()
+        self.buffer += data
+        if not self.upgraded.done():
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = bytes(self.buffer[:end]).decode("latin-1")
+            del self.buffer[: end + 4]
+            # SHA-1 is what RFC 6455 prescribes for the handshake (not a security use)
+            digest = hashlib.sha1((self.key + WEBSOCKET_GUID).encode(), usedforsecurity=False).digest()
+            expected = base64.b64encode(digest).decode()
+            status, *lines = head.split("\r\n")
+            fields = (line.partition(":") for line in lines)
+            headers = {name.strip().lower(): value.strip() for name, _, value in fields}
+            if not status.startswith("HTTP/1.1 101") or headers.get("sec-websocket-accept") != expected:
+                self.upgraded.set_exception(ConnectionError(f"handshake refused: {status}"))
+                return
+            self.upgraded.set_result(None)
+        self._read_frames(now)
+
+    def _read_frames(self, now: float) -> None:
+        buffer = self.buffer
+        while len(buffer) >= 2:
+            first, second = buffer[0], buffer[1]
+            length, start = second & 0x7F, 2
+            if length == 126:
+                if len(buffer) < 4:
+                    return
+                length, start = int.from_bytes(buffer[2:4], "big"), 4
+            elif length == 127:
+                if len(buffer) < 10:
+                    return
+                length, start = int.from_bytes(buffer[2:10], "big"), 10
+            if len(buffer) < start + length:
+                return
+            payload = bytes(buffer[start : start + length])
+            del buffer[: start + length]
+            opcode = first & 0x0F
+            if opcode in (TEXT, CONTINUATION):
+                if not first & 0x80:
+                    self.fragments += payload
+                    continue
+                message = bytes(self.fragments) + payload if self.fragments else payload
+                self.fragments.clear()
+                if self.reply is not None and not self.reply.done():
+                    self.reply.set_result(message)
+                else:
+                    self.messages.append((now, message))
+            elif opcode == PING:
+                self.write(PONG, payload)
+            elif opcode == CLOSE:
+                self.close_code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else 1005
+                self.write(CLOSE, payload[:2])
+                if self.transport is not None:
+                    self.transport.close()
+
+    def write(self, opcode: int, payload: bytes) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(_frame(opcode, payload))
+
+    async def next_message(self, timeout: float) -> bytes:
+        self.reply = asyncio.get_running_loop().create_future()
+        try:
+            return await asyncio.wait_for(self.reply, timeout)
+        finally:
+            self.reply = None
+
+    async def close(self) -> None:
+        self.write(CLOSE, (1000).to_bytes(2, "big"))
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self.closed), 5)
+        if self.transport is not None:
+            self.transport.close()
+
+
+async def live_connect(port: int, path: str, origin: str) -> LiveSocket:
+    loop = asyncio.get_running_loop()
+    key = base64.b64encode(os.urandom(16)).decode()
+    _, socket = await loop.create_connection(lambda: LiveSocket(key), HOST, port)
+    assert socket.transport is not None
+    socket.transport.write(
+        (
+            f"GET {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nOrigin: {origin}\r\n\r\n"
+        ).encode()
+    )
+    try:
+        await asyncio.wait_for(socket.upgraded, REQUEST_TIMEOUT_SECONDS)
+    except BaseException:
+        socket.transport.close()
+        raise
+    return socket
+
+
 @dataclass
 class Client:
     user_id: int
     token: str
-    connection: ClientConnection | None = None
-    reader: "asyncio.Task[None] | None" = None
+    socket: LiveSocket | None = None
     setup_ms: float = 0.0
     failure: str = ""
     # (receive time, kind, value, as_of): kind "count" (a live_update's events_today) or "event" (a user_event's id)
     received: list[tuple[float, str, Any, str]] = field(default_factory=list)
-    close_code: int | None = None
+
+    def decode(self) -> None:
+        """Turn the raw messages kept during the measurement into `received` (after it)."""
+        assert self.socket is not None
+        for at, raw in self.socket.messages:
+            message = orjson.loads(raw)
+            kind = message.get("type")
+            if kind == "live_update":
+                self.received.append((at, "count", message["snapshot"]["events_today"], message["as_of"]))
+            elif kind == "user_event":
+                self.received.append((at, "event", message["event_id"], message["as_of"]))
 
 
 _http = threading.local()
@@ -316,6 +475,7 @@ _http = threading.local()
 
 def fetch_ticket(port: int, token: str) -> str:
     """POST /api/v1/realtime/ticket with the user's JWT (a keep-alive connection per thread)."""
+
     connection: http.client.HTTPConnection | None = getattr(_http, "connection", None)
     if connection is None:
         connection = _http.connection = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT_SECONDS)
@@ -333,23 +493,6 @@ def fetch_ticket(port: int, token: str) -> str:
     return ticket
 
 
-async def read_messages(client: Client, connection: ClientConnection) -> None:
-    received = client.received
-    try:
-        async for raw in connection:
-            now = time.monotonic()
-            message = orjson.loads(raw)
-            kind = message.get("type")
-            if kind == "live_update":
-                received.append((now, "count", message["snapshot"]["events_today"], message["as_of"]))
-            elif kind == "user_event":
-                received.append((now, "event", message["event_id"], message["as_of"]))
-    except ConnectionClosed as closed:
-        client.close_code = closed.rcvd.code if closed.rcvd is not None else 1006
-    else:
-        client.close_code = connection.close_code
-
-
 async def open_client(
     client: Client, ws_port: int, http_port: int, subscribe: dict[str, Any], tickets: ThreadPoolExecutor
 ) -> None:
@@ -357,19 +500,10 @@ async def open_client(
     began = time.monotonic()
     try:
         ticket = await loop.run_in_executor(tickets, fetch_ticket, http_port, client.token)
-        connection = await connect(
-            f"ws://{HOST}:{ws_port}/ws/live/?ticket={ticket}",
-            origin=f"http://{HOST}:{ws_port}",  # type: ignore[arg-type]
-            compression=None,
-            proxy=None,
-            ping_interval=None,
-            open_timeout=REQUEST_TIMEOUT_SECONDS,
-            close_timeout=5,
-            max_queue=1024,
-        )
-        client.connection = connection
-        await connection.send(orjson.dumps(subscribe).decode())
-        reply = orjson.loads(await asyncio.wait_for(connection.recv(), REQUEST_TIMEOUT_SECONDS))
+        socket = await live_connect(ws_port, f"/ws/live/?ticket={ticket}", origin=f"http://{HOST}:{ws_port}")
+        client.socket = socket
+        socket.write(TEXT, orjson.dumps(subscribe))
+        reply = orjson.loads(await socket.next_message(REQUEST_TIMEOUT_SECONDS))
         if reply.get("type") != "subscribed":
             client.failure = f"subscribe answered {reply}"
             return
@@ -377,7 +511,6 @@ async def open_client(
         client.failure = f"{exc.__class__.__name__}: {exc}"
         return
     client.setup_ms = (time.monotonic() - began) * 1000
-    client.reader = asyncio.get_running_loop().create_task(read_messages(client, connection))
 
 
 async def open_all(clients: list[Client], ws_port: int, http_port: int, subscribe: dict[str, Any]) -> float:
@@ -396,12 +529,9 @@ async def open_all(clients: list[Client], ws_port: int, http_port: int, subscrib
 
 async def close_all(clients: list[Client]) -> None:
     async def close(client: Client) -> None:
-        if client.connection is not None:
+        if client.socket is not None:
             with contextlib.suppress(Exception):
-                await client.connection.close()
-        if client.reader is not None:
-            with contextlib.suppress(Exception):
-                await client.reader
+                await client.socket.close()
 
     await asyncio.gather(*(close(client) for client in clients))
 
@@ -427,18 +557,22 @@ def _cpu_of(stat_path: Path) -> tuple[str, float]:
     return comm, (int(fields[11]) + int(fields[12])) / TICKS
 
 
-def cpu_sample(daphne_pid: int, gunicorn_pgid: int) -> dict[str, float]:
-    """CPU seconds so far: daphne per thread, gunicorn's process group, redis-server, postgres, this process."""
+def cpu_sample(daphne_pgid: int, gunicorn_pgid: int) -> dict[str, float]:
+    """CPU seconds so far: each daphne process's main thread and its other threads, gunicorn's process group,
+    redis-server, postgres, this process."""
     sample: dict[str, float] = {}
-    for task in Path(f"/proc/{daphne_pid}/task").glob("*"):
-        with contextlib.suppress(OSError, ValueError):
-            comm, seconds = _cpu_of(task / "stat")
-            key = "daphne main thread" if task.name == str(daphne_pid) else f"daphne thread {task.name} ({comm})"
-            sample[key] = sample.get(key, 0.0) + seconds
     for proc in Path("/proc").glob("[0-9]*"):
         with contextlib.suppress(OSError, ValueError):
             comm, seconds = _cpu_of(proc / "stat")
-            if os.getpgid(int(proc.name)) == gunicorn_pgid:
+            pgid = os.getpgid(int(proc.name))
+            if pgid == daphne_pgid and int(proc.name) != daphne_pgid:
+                for task in (proc / "task").glob("*"):
+                    _, used = _cpu_of(task / "stat")
+                    part = "main thread" if task.name == proc.name else "other threads"
+                    key = f"daphne {proc.name} {part}"
+                    sample[key] = sample.get(key, 0.0) + used
+                continue
+            if pgid == gunicorn_pgid:
                 key = "gunicorn (master + workers)"
             elif comm.startswith("redis-server"):
                 key = "redis-server"
@@ -450,6 +584,18 @@ def cpu_sample(daphne_pid: int, gunicorn_pgid: int) -> dict[str, float]:
                 continue
             sample[key] = sample.get(key, 0.0) + seconds
     return sample
+
+
+def sockets_per_daphne(daphne_pgid: int) -> str:
+    """Open sockets per daphne process (its clients, plus a few to Redis and PostgreSQL): how the kernel spread the
+    connections over the processes."""
+    counts = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        with contextlib.suppress(OSError, ValueError):
+            if os.getpgid(int(proc.name)) == daphne_pgid and int(proc.name) != daphne_pgid:
+                fds = (proc / "fd").iterdir()
+                counts.append(sum(1 for fd in fds if os.readlink(fd).startswith("socket:")))
+    return "/".join(str(count) for count in sorted(counts))
 
 
 def cpu_report(before: dict[str, float], after: dict[str, float], seconds: float) -> str:
@@ -546,7 +692,7 @@ def spread(values: list[float]) -> str:
 class Servers:
     ws_port: int
     http_port: int
-    daphne_pid: int
+    daphne_pgid: int  # the process group of scripts/serve_live.py and its daphne processes
     gunicorn_pgid: int
 
 
@@ -555,9 +701,9 @@ async def settle(servers: Servers) -> float:
     (disconnects, hub detaches), and a scenario must not start behind the previous one's backlog."""
     began = time.monotonic()
     while time.monotonic() - began < SETTLE_TIMEOUT_SECONDS:
-        before = cpu_sample(servers.daphne_pid, servers.gunicorn_pgid)
+        before = cpu_sample(servers.daphne_pgid, servers.gunicorn_pgid)
         await asyncio.sleep(1.0)
-        after = cpu_sample(servers.daphne_pid, servers.gunicorn_pgid)
+        after = cpu_sample(servers.daphne_pgid, servers.gunicorn_pgid)
         busy = sum(after[key] - before.get(key, 0.0) for key in after if key.startswith("daphne"))
         if busy < 0.05:
             break
@@ -612,23 +758,26 @@ async def scenario(
     )
     for failure in failures[:5]:
         print(f"#   {failure}", flush=True)
+    print(f"# ({name}) open sockets per daphne process: {sockets_per_daphne(servers.daphne_pgid)}", flush=True)
     await asyncio.sleep(1.0)  # let the hub's watch-index writes for the last subscriptions land
     base_of = baselines()
     lags: list[float] = []
     stop = asyncio.Event()
     lag_task = loop.create_task(watch_lag(lags, stop))
     start_at = time.monotonic() + 0.5
-    cpu_before = cpu_sample(servers.daphne_pid, servers.gunicorn_pgid)
+    cpu_before = cpu_sample(servers.daphne_pgid, servers.gunicorn_pgid)
     sent, answered, errors = await loop.run_in_executor(
         posters, post_schedule, servers.http_port, setup.api_key, [event.body for event in planned], rate, start_at
     )
     posting = time.monotonic() - start_at
-    cpu_after = cpu_sample(servers.daphne_pid, servers.gunicorn_pgid)
+    cpu_after = cpu_sample(servers.daphne_pgid, servers.gunicorn_pgid)
     await asyncio.sleep(timeout)
     stop.set()
     await lag_task
-    closed_early = sum(1 for client in connected if client.close_code is not None)
+    closed_early = sum(1 for client in connected if client.socket is not None and client.socket.close_code is not None)
     await close_all(clients)
+    for client in connected:
+        client.decode()
 
     clock_offset = time.time() - time.monotonic()
     sent_events = [(at, event) for at, event in zip(sent, planned, strict=True) if at == at]  # not NaN
@@ -683,9 +832,9 @@ def raise_file_limit() -> int:
 
 
 @contextlib.contextmanager
-def servers_running(database_url: str, log_dir: Path) -> Iterator[Servers]:
+def servers_running(database_url: str, log_dir: Path, ws_processes: int) -> Iterator[Servers]:
     ws_port, http_port = free_port(), free_port()
-    daphne = server_command("daphne", ws_port, "sync")
+    daphne = [sys.executable, "scripts/serve_live.py", "-b", HOST, "-p", str(ws_port), "-n", str(ws_processes)]
     gunicorn = server_command("gunicorn", http_port, "sync")
     print(f"# WebSocket: {' '.join(daphne[1:])} (log: {log_dir / 'daphne.log'})", flush=True)
     print(f"# HTTP (tickets, events): {' '.join(gunicorn[1:])} (log: {log_dir / 'gunicorn.log'})", flush=True)
@@ -784,6 +933,12 @@ def main() -> None:
         help="before (a), POST at --rate-a this long with nobody connected, for comparison (default 5; 0: skip)",
     )
     parser.add_argument("--scenario", choices=["a", "b", "both"], default="both")
+    parser.add_argument(
+        "--ws-processes",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="daphne processes behind the WebSocket port (scripts/serve_live.py; default: the number of cores)",
+    )
     parser.add_argument("--skip-setup", action="store_true", help="do not run migrate and seed_demo")
     arguments = parser.parse_args()
     signal.signal(signal.SIGTERM, stop_on_signal)
@@ -810,7 +965,7 @@ def main() -> None:
         flush=True,
     )
     log_dir = Path(tempfile.mkdtemp(prefix="edupath-bench-live-"))
-    with servers_running(database_url, log_dir) as servers:
+    with servers_running(database_url, log_dir, arguments.ws_processes) as servers:
         asyncio.run(run(arguments, setup, servers, database_url))
 
 
