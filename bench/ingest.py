@@ -24,13 +24,14 @@ as production does (docs/decisions/0002-process-model.md). Then:
    start + i / rate; latency is measured from that due time, so a stalled server is not hidden by a client that
    waits; the issue's bar: p95 < 15 ms at 200 req/s). Then the server's capacity for single events: `--clients`
    threads sending back to back (closed loop), requests/s.
-4. `--oulad PATH`: times `manage.py import_oulad PATH` into a fresh database (created and dropped here), when that
-   command exists; otherwise prints that it was skipped.
+4. `--oulad PATH`: times `manage.py import_oulad PATH` into a fresh database (created and dropped here), with the
+   import process's peak resident memory (wait4's ru_maxrss), then runs it again and counts the events the second
+   run added (the issue's bars: under 5 minutes, under 1.5 GB, and 0).
 
 The last line printed is:
 
     RESULT http_batch_eps=... copy_eps=... ratio=... single_p50_ms=... single_p95_ms=... single_p99_ms=...
-           single_capacity_rps=... [oulad_import_s=...]   (one line)
+           single_capacity_rps=... [oulad_import_s=... oulad_peak_rss_mb=... oulad_rerun_added=...]   (one line)
 """
 
 import argparse
@@ -42,6 +43,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -300,7 +302,33 @@ def single_capacity(port: int, demo: Demo, bodies: list[bytes], clients: int) ->
 # --- 4. OULAD import -------------------------------------------------------------------------------------------------
 
 
-def oulad_import(path: str, database_url: str) -> float | None:
+@dataclass(frozen=True)
+class OuladFigures:
+    seconds: float
+    peak_mb: float  # the import process's peak resident memory (either run)
+    rerun_added: int  # events the second run added (0: idempotent)
+
+
+def timed_import(path: str, database_url: str) -> tuple[float, float]:
+    """Run `manage.py import_oulad PATH`; (wall seconds, the process's peak RSS in MB, from wait4)."""
+    began = time.perf_counter()
+    process = subprocess.Popen(  # noqa: S603 - fixed arguments, our own interpreter
+        [sys.executable, "manage.py", "import_oulad", path], cwd=PROJECT_DIR, env=server_environment(database_url)
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode:
+        raise SystemExit(f"import_oulad exited with {process.returncode}")
+    return time.perf_counter() - began, usage.ru_maxrss / 1024
+
+
+def event_count(database_url: str) -> int:
+    with psycopg.connect(database_url) as connection:
+        row = connection.execute("SELECT count(*) FROM analytics_learningevent").fetchone()
+    return int(row[0]) if row else 0
+
+
+def oulad_import(path: str, database_url: str) -> OuladFigures | None:
     commands = subprocess.run(  # noqa: S603
         [sys.executable, "manage.py", "help", "--commands"],
         cwd=PROJECT_DIR,
@@ -319,13 +347,19 @@ def oulad_import(path: str, database_url: str) -> float | None:
         connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
         manage("migrate", "--noinput", "-v", "0", database_url=fresh)
-        began = time.perf_counter()
-        manage("import_oulad", path, database_url=fresh)
-        seconds = time.perf_counter() - began
-        with psycopg.connect(fresh) as connection:
-            row = connection.execute("SELECT count(*) FROM analytics_learningevent").fetchone()
-        print(f"# OULAD import: {seconds:.1f}s, {row[0] if row else 0} events stored in {name}", flush=True)
-        return seconds
+        seconds, peak_mb = timed_import(path, fresh)
+        stored = event_count(fresh)
+        print(
+            f"# OULAD import: {seconds:.1f}s, peak RSS {peak_mb:.0f} MB, {stored} events stored in {name}", flush=True
+        )
+        again_seconds, again_peak_mb = timed_import(path, fresh)
+        added = event_count(fresh) - stored
+        print(
+            f"# OULAD import again (idempotent): {again_seconds:.1f}s, peak RSS {again_peak_mb:.0f} MB, "
+            f"{added} events added",
+            flush=True,
+        )
+        return OuladFigures(seconds, max(peak_mb, again_peak_mb), added)
     finally:
         with psycopg.connect(admin, autocommit=True) as connection:
             connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
@@ -431,10 +465,15 @@ def main() -> None:
             flush=True,
         )
 
-    oulad_seconds = oulad_import(arguments.oulad, database_url) if arguments.oulad else None
+    figures = oulad_import(arguments.oulad, database_url) if arguments.oulad else None
     if not arguments.oulad:
         print("# OULAD import: skipped (no --oulad PATH)", flush=True)
-    oulad = f" oulad_import_s={oulad_seconds:.1f}" if oulad_seconds is not None else ""
+    oulad = (
+        f" oulad_import_s={figures.seconds:.1f} oulad_peak_rss_mb={figures.peak_mb:.0f}"
+        f" oulad_rerun_added={figures.rerun_added}"
+        if figures is not None
+        else ""
+    )
     print(
         f"RESULT http_batch_eps={http_eps:.0f} copy_eps={copy_eps:.0f} ratio={ratio:.3f} "
         f"single_p50_ms={p50:.1f} single_p95_ms={p95:.1f} single_p99_ms={p99:.1f} "

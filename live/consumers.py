@@ -34,6 +34,8 @@ RATE_PER_SECOND = 2.0
 # Refused messages a connection may send before it is closed: one malformed message is a bug, ten are abuse.
 MAX_ERRORS = 10
 CLOSE_ABUSE = 4429
+# The messages of snapshot groups that the hub relays to each consumer (gamification's, on student.<id>).
+RELAYED = frozenset({"level.up", "achievement.earned"})
 
 
 class TokenBucket:
@@ -137,9 +139,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def relay(self, message: dict[str, Any]) -> None:
         """A channel-layer message to a group the hub receives for this consumer (level_up, achievement)."""
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is not None and not self.closed:
-            await handler(message)
+        if message.get("type") in RELAYED and not self.closed:
+            await getattr(self, get_handler_name(message))(message)
 
     async def refuse(self, reason: str, *, channel: str | None = None, count: bool = True) -> None:
         error: dict[str, Any] = {"type": "error", "reason": reason}
