@@ -90,7 +90,7 @@ async def test_broadcast_is_delivered_after_commit_and_not_before(listener: List
 
     # then
     assert seen_inside_transaction == [PROBE]
-    assert delivered == {"type": "organization.created", "organization_id": organization_id}
+    assert delivered == {"type": "organization.created", "organization_id": organization_id, "group": listener.group}
     # The message announces a row that readers can already see.
     assert await organization_exists(pk=organization_id)
 
@@ -116,5 +116,5 @@ async def test_broadcast_outside_a_transaction_is_delivered_at_once(listener: Li
     message = {"type": "course.updated", "course_id": 7}
     await database_sync_to_async(broadcast_on_commit)(group=listener.group, message=message)
 
-    # then
-    assert await listener.next_message() == message
+    # then: the message, naming the group it was sent to
+    assert await listener.next_message() == {**message, "group": listener.group}
