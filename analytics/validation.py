@@ -137,9 +137,9 @@ def _time(value: Any, errors: Errors, now: datetime, horizon: timedelta | None) 
     return moment
 
 
-def _metadata(metadata: Any, errors: Errors) -> tuple[dict[str, Any], tuple[Any, ...]]:
-    """The free `metadata` object without the keys that fill columns, and those columns' values (duration, score,
-    max score, scaled score, attempts), checked."""
+def _metadata(metadata: Any, errors: Errors) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The free `metadata` object without the keys that fill columns, and those columns' values by EventIn field
+    (duration, score, max score, scaled score, attempts), checked."""
     columns: dict[str, Any] = {}
     if metadata is None:
         metadata = {}
@@ -153,7 +153,7 @@ def _metadata(metadata: Any, errors: Errors) -> tuple[dict[str, Any], tuple[Any,
             columns = {key: metadata[key] for key in METADATA_COLUMNS if key in metadata}
             metadata = {key: value for key, value in metadata.items() if key not in columns}
     if not columns:
-        return metadata, (None, None, None, None, None)
+        return metadata, {}
     duration = _count(columns.get("duration"), "metadata.duration", errors, MAX_DURATION)
     score = _number(columns.get("score"), "metadata.score", errors, -MAX_SCORE, MAX_SCORE)
     max_score = _number(columns.get("max_score"), "metadata.max_score", errors, MIN_MAX_SCORE, MAX_SCORE)
@@ -161,7 +161,14 @@ def _metadata(metadata: Any, errors: Errors) -> tuple[dict[str, Any], tuple[Any,
     attempts = _count(columns.get("attempts"), "metadata.attempts", errors, MAX_ATTEMPTS)
     if score is not None and max_score is not None and score > max_score:
         errors.setdefault("metadata.score", []).append("Greater than metadata.max_score.")
-    return metadata, (duration, score, max_score, scaled, attempts)
+    fields = {
+        "duration_seconds": duration,
+        "score_raw": score,
+        "score_max": max_score,
+        "score_scaled": scaled,
+        "attempts": attempts,
+    }
+    return metadata, fields
 
 
 def validate_event(
@@ -197,7 +204,7 @@ def validate_event(
             "Only integrations (API keys) may name the actor; users post their own events."
         )
 
-    metadata, (duration, score, max_score, scaled, attempts) = _metadata(raw.get("metadata"), errors)
+    metadata, columns = _metadata(raw.get("metadata"), errors)
 
     event = EventIn(
         event_id=event_id,  # type: ignore[arg-type]
@@ -214,12 +221,8 @@ def validate_event(
             errors,
         ),
         session_id=_string(raw.get("session_id"), "session_id", 64, errors),
-        duration_seconds=duration,
-        score_raw=score,
-        score_max=max_score,
-        score_scaled=scaled,
-        attempts=attempts,
         metadata=metadata,
+        **columns,
     )
     if errors:
         return None, errors
@@ -272,7 +275,7 @@ def batch_decode_fast(
         occurred_at = _time(moment, errors, now, horizon)
         if fast.actor is not None and not may_name_actor:
             return None
-        metadata, (duration, score, max_score, scaled, attempts) = _metadata(fast.metadata, errors)
+        metadata, columns = _metadata(fast.metadata, errors)
         if errors or occurred_at is None:
             return None
         resource_id = fast.resource_id
@@ -286,12 +289,8 @@ def batch_decode_fast(
             resource_type=fast.resource_type or "",
             resource_id=str(resource_id) if isinstance(resource_id, int) else resource_id or "",
             session_id=fast.session_id or "",
-            duration_seconds=duration,
-            score_raw=score,
-            score_max=max_score,
-            score_scaled=scaled,
-            attempts=attempts,
             metadata=metadata,
+            **columns,
         )
         checked.append((event, fast))
     return checked

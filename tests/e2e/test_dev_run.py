@@ -28,6 +28,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT = 180.0
 SHUTDOWN_TIMEOUT = 60.0
@@ -42,12 +44,6 @@ pytestmark = [
 
 # ---------------------------------------------------------------------------------------------------------------
 # Processes and ports
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def port_answers(port: int) -> bool:

@@ -24,18 +24,13 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.conftest import School
 from tests.e2e.test_api_docs_browser import CHROMIUM_ARGS, chromium_path
+from tests.processes import free_port, wait_until_answering
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 PASSWORD = "pass-word-123"  # tests.factories.UserFactory
 LIVE_WITHIN_MS = 2_000  # the issue's bar
 DEFAULT_RULES = importlib.import_module("gamification.migrations.0002_default_rules")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
@@ -52,7 +47,7 @@ def database_url(school: School) -> str:
 @contextmanager
 def running_daphne(database_url: str, extra_env: dict[str, str]) -> Iterator[str]:
     """daphne in its own process on `database_url`."""
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
         cwd=PROJECT_DIR,
@@ -62,15 +57,7 @@ def running_daphne(database_url: str, extra_env: dict[str, str]) -> Iterator[str
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                requests.get(f"{url}/accounts/login/", timeout=2)
-                break
-            except requests.ConnectionError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.2)
+        wait_until_answering(f"{url}/accounts/login/", server)
         yield url
     finally:
         server.terminate()
@@ -178,7 +165,7 @@ class PrivateRedis:
     """A redis-server of this test's own, which the test may stop and start again on the same port."""
 
     def __init__(self) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:

@@ -2,24 +2,17 @@
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import requests
 
+from tests.processes import free_port, wait_until_answering
+
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 def alive(pid: int) -> bool:
@@ -47,14 +40,7 @@ def serve_live(processes: int) -> Iterator[tuple[subprocess.Popen[str], list[int
         assert line.startswith("serve_live:"), line
         pids = [int(pid) for pid in line.rsplit("(pids ", 1)[1].rstrip(")\n").split()]
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                requests.get(f"{url}/accounts/login/", timeout=2)
-                break
-            except requests.ConnectionError:
-                assert time.monotonic() < deadline and launcher.poll() is None
-                time.sleep(0.2)
+        wait_until_answering(f"{url}/accounts/login/", launcher)
         yield launcher, pids, url
     finally:
         if launcher.poll() is None:
