@@ -32,7 +32,7 @@ Scenarios (each: wait until daphne is idle, connect, measure, close every socket
     timestamped (time the bodies were built - 2 s) + i / rate, i.e. shortly before it is sent) are POSTed to
     /api/v1/events/ with `actor` and the API key, open loop at `--rate-a` per second for `--seconds`.
     "Reflects it": a `live_update` on the student's socket whose `snapshot.events_today` is at least the student's
-    count before the run (read from analytics_studentdailyrollup for today, the school's day, as the snapshot
+    count before the run (read from analytics_studentdailyrollup for today, each class's day, as the snapshot
     does) plus k, for the student's k-th event of the run (in send order), received after that event was sent.
     One latency per event.
 (b) `--clients` teachers of BENCH-LIVE-1, each with its own ticket, subscribed to {"channels": ["engagement"],
@@ -52,7 +52,7 @@ Latency = receive time (time.monotonic() when the bench's loop reads the frame's
 - CPU seconds of each daphne process (main thread, other threads), gunicorn, redis-server and postgres during
   each measurement (from /proc); open sockets per daphne process after connecting (how the kernel spread them).
 - Caveats: all on one machine (2 cores shared by servers, PostgreSQL, Redis and the clients). A run across local
-  midnight of the school's time zone would miscount the baselines. XP is awarded by Celery (no worker runs here:
+  midnight of a class's time zone would miscount the baselines. XP is awarded by Celery (no worker runs here:
   the tasks go to a throw-away queue), so no level_up / achievement arrives; they are not needed to match.
 
 The last line printed is:
@@ -607,13 +607,15 @@ def cpu_report(before: dict[str, float], after: dict[str, float], seconds: float
 
 
 def student_counts(database_url: str, setup: LiveSetup) -> dict[int, int]:
-    """Each bench student's events today in the bench classes (what the progress snapshot's events_today sums)."""
-    today = datetime.now(ZoneInfo(setup.time_zone)).date()
+    """Each bench student's events today in the bench classes, each class's day in its time zone (what the progress
+    snapshot's events_today sums)."""
+    days = [datetime.now(ZoneInfo(zone)).date() for zone in setup.course_time_zones]
     with psycopg.connect(database_url) as connection:
         rows = connection.execute(
-            "SELECT student_id, coalesce(sum(events), 0) FROM analytics_studentdailyrollup "
-            "WHERE day = %s AND course_id = ANY(%s) GROUP BY student_id",
-            [today, setup.courses],
+            "SELECT r.student_id, coalesce(sum(r.events), 0) FROM analytics_studentdailyrollup r "
+            "JOIN unnest(%s::bigint[], %s::date[]) AS today(course_id, day) "
+            "ON today.course_id = r.course_id AND today.day = r.day GROUP BY r.student_id",
+            [setup.courses, days],
         ).fetchall()
     return {student: int(count) for student, count in rows}
 

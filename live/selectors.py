@@ -21,7 +21,8 @@ USER_EVENTS_MAX = 50
 
 # The student snapshot in ONE statement (it runs for every event of a watched student, up to hundreds a second):
 # the same rows the ORM selectors read for the page (gamification.selectors total_xp and streak, analytics'
-# completed item-days, the daily rollups), through the same indexes. "today" is the organisation's calendar day.
+# completed item-days, the daily rollups), through the same indexes. The streak's "today" is the organisation's
+# calendar day (gamification's); a class's events today are those of its own day (its time zone, as its rollups).
 STUDENT_SNAPSHOT = """
 WITH student AS (
     SELECT u.id, u.organization_id,
@@ -39,8 +40,11 @@ SELECT
         SELECT course_id, count(DISTINCT item_id) AS n
         FROM analytics_studentitemday
         WHERE student_id = s.id AND course_id = ANY(%(courses)s) AND kind = 'completed' GROUP BY course_id) done),
-    (SELECT COALESCE(sum(events), 0) FROM analytics_studentdailyrollup
-     WHERE student_id = s.id AND course_id = ANY(%(courses)s) AND day = s.today),
+    (SELECT COALESCE(sum(r.events), 0)
+     FROM analytics_studentdailyrollup r
+     JOIN classroom_course c ON c.id = r.course_id JOIN accounts_organization o ON o.id = c.organization_id
+     WHERE r.student_id = s.id AND r.course_id = ANY(%(courses)s)
+       AND r.day = (%(now)s::timestamptz AT TIME ZONE COALESCE(NULLIF(c.time_zone, ''), o.time_zone))::date),
     (SELECT COALESCE(max(xp), 0) FROM gamification_xptotal
      WHERE student_id = s.id AND organization_id = s.organization_id AND course_id IS NULL AND period = 'all'),
     (SELECT COALESCE(array_agg(day ORDER BY day), '{}') FROM (
