@@ -4,7 +4,7 @@
 
 One daphne process runs one event loop on one core: every frame it sends costs ~45 us of Python (Channels, daphne,
 autobahn, Twisted), so a class of 1 000 open dashboards saturates it at about 20 messages a second
-(docs/decisions/0008-live-delivery.md). This starts `--processes` (default: the number of cores) daphne processes,
+(docs/decisions/0008-live-stream.md). This starts `--processes` (default: the number of cores) daphne processes,
 each on its own listening socket bound to the same address with SO_REUSEPORT, so the kernel spreads new connections
 evenly over them. Each process has its own hub, which joins the channel-layer groups its sockets watch, so a message
 reaches each process once.
