@@ -48,17 +48,7 @@ def main() -> int:
     if arguments.processes < 1:
         parser.error("--processes must be at least 1")
 
-    sockets = [listening_socket(arguments.bind, arguments.port) for _ in range(arguments.processes)]
-    children = [
-        subprocess.Popen(
-            [sys.executable, "-m", "daphne", "--fd", str(sock.fileno()), *daphne_options, arguments.application],
-            pass_fds=[sock.fileno()],
-        )
-        for sock in sockets
-    ]
-    for sock in sockets:
-        sock.close()  # each child holds its own; the port stays open while any of them runs
-
+    children: list[subprocess.Popen[bytes]] = []
     stopping = False
 
     def stop(signum: int, _frame: FrameType | None) -> None:
@@ -70,16 +60,21 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    sockets = [listening_socket(arguments.bind, arguments.port) for _ in range(arguments.processes)]
+    for sock in sockets:
+        command = [sys.executable, "-m", "daphne", "--fd", str(sock.fileno()), *daphne_options, arguments.application]
+        children.append(subprocess.Popen(command, pass_fds=[sock.fileno()]))
+        sock.close()  # the child holds its own; the port stays open while any of them runs
+
     print(
         f"serve_live: {len(children)} daphne processes on {arguments.bind}:{arguments.port} "
         f"(pids {' '.join(str(child.pid) for child in children)})",
         flush=True,
     )
-    code = 0
-    while all(child.poll() is None for child in children):
+    while not stopping and all(child.poll() is None for child in children):
         time.sleep(0.2)
-    ended = next(child for child in children if child.poll() is not None)
-    code = 0 if stopping else (ended.returncode or 1)
+    ended = next((child for child in children if child.poll() is not None), None)
+    code = 0 if stopping or ended is None else (ended.returncode or 1)
     for child in children:
         if child.poll() is None:
             child.terminate()

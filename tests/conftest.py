@@ -3,10 +3,10 @@
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import psycopg
 import pytest
 from django.core.cache import cache
 from django.db import connection
-from pytest_django import DjangoDbBlocker
 from rest_framework.test import APIClient
 
 from accounts.models import Organization, User
@@ -25,17 +25,25 @@ from tests.factories import (
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _end_test_database_sessions(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> Iterator[None]:
+def _end_test_database_sessions(django_db_setup: None) -> Iterator[None]:
     """Before the test database is dropped, end the sessions other threads still hold.
 
     Async tests run Django code on asgiref's executor threads, whose thread-local connections may still be checked out
     of psycopg's pool when the run ends; Django closes the pool's idle connections only, so the DROP DATABASE found
     "1 other session" now and then and left the database behind (a warning, and a recreate next run)."""
     yield
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    database = connection.settings_dict
+    with psycopg.connect(
+        dbname="postgres",
+        host=database["HOST"] or None,
+        port=database["PORT"] or None,
+        user=database["USER"] or None,
+        password=database["PASSWORD"] or None,
+        autocommit=True,
+    ) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [database["NAME"]],
         )
 
 
