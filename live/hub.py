@@ -137,16 +137,21 @@ class Hub:
             self._refresher.cancel()
             self._refresher = None
 
+    def _layer_and_lock(self) -> tuple[Any, asyncio.Lock]:
+        """The channel layer, and the lock that serialises this hub's membership changes (made in the loop)."""
+        layer = get_channel_layer()
+        assert layer is not None  # noqa: S101 - the live stream needs a channel layer
+        if self._membership is None:
+            self._membership = asyncio.Lock()
+        return layer, self._membership
+
     async def _sync_membership(self, group: str) -> None:
         """Make the layer's membership of `group` match whether anyone here watches it. Serialised, so a leave and
         a re-join of the same group reach Redis in the order they happened here. A watched group is joined again on
         every attach (one Redis call per subscription, as a consumer's own join would be): a Redis that restarted
         has forgotten the memberships."""
-        if self._membership is None:
-            self._membership = asyncio.Lock()
-        layer = get_channel_layer()
-        assert layer is not None  # noqa: S101 - the live stream needs a channel layer
-        async with self._membership:
+        layer, lock = self._layer_and_lock()
+        async with lock:
             wanted = group in self.groups
             if not wanted and group not in self._joined:
                 return
@@ -210,11 +215,8 @@ class Hub:
     async def _rejoin(self) -> bool:
         """Join every watched group again: a membership lapses after the layer's group expiry (a page may stay open
         for days), and a Redis that restarted has forgotten them all. False when Redis does not answer."""
-        layer = get_channel_layer()
-        assert layer is not None  # noqa: S101 - the live stream needs a channel layer
-        if self._membership is None:
-            self._membership = asyncio.Lock()
-        async with self._membership:
+        layer, lock = self._layer_and_lock()
+        async with lock:
             try:
                 channel = await self._own_channel(layer)
                 for group in list(self.groups):
