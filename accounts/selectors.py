@@ -1,3 +1,5 @@
+from zoneinfo import ZoneInfo
+
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
 
@@ -13,3 +15,9 @@ def visible_organizations(user: User | AnonymousUser) -> QuerySet[Organization]:
     if user.role == Role.ADMIN and user.organization_id is not None:
         return Organization.objects.filter(pk=user.organization_id)
     return Organization.objects.none()
+
+
+def organization_zone(organization: Organization | None) -> ZoneInfo:
+    """The one time-zone rule for people: their organisation's calendar (UTC outside any organisation). Classes
+    keep their own (classroom.selectors.course_zone)."""
+    return ZoneInfo(organization.time_zone if organization is not None else "UTC")

@@ -6,6 +6,7 @@ class AnalyticsConfig(AppConfig):
     verbose_name = "Analytics"
 
     def ready(self) -> None:
-        from analytics import signals
+        from analytics import metrics, signals
 
         signals.connect()
+        metrics.register_metrics()

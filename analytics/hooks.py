@@ -3,7 +3,7 @@ AppConfig.ready)."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from functools import partial
 
 from django.db import transaction
@@ -20,7 +20,6 @@ class StoredEvents:
 
 
 _after_events: list[Callable[[StoredEvents], None]] = []
-_after_rebuild: list[Callable[[date, date], None]] = []
 
 
 def on_events_stored(callback: Callable[[StoredEvents], None]) -> None:
@@ -29,17 +28,6 @@ def on_events_stored(callback: Callable[[StoredEvents], None]) -> None:
     _after_events.append(callback)
 
 
-def on_rollups_rebuilt(callback: Callable[[date, date], None]) -> None:
-    """Call `callback(first, last)` inside the transaction that recomputed the rollups of local days first..last,
-    so a follower can put back what it feeds into them."""
-    _after_rebuild.append(callback)
-
-
 def events_stored(stored: StoredEvents) -> None:
     for callback in _after_events:
         transaction.on_commit(partial(callback, stored))
-
-
-def rollups_rebuilt(first: date, last: date) -> None:
-    for callback in _after_rebuild:
-        callback(first, last)

@@ -260,21 +260,40 @@ class RollupCheckpoint(models.Model):
 
 
 class RequestMetricMinute(models.Model):
-    """Requests of one minute to one URL pattern: count, server errors, total time and a latency histogram (counts per
-    analytics.request_metrics.BUCKETS_MS bucket). Written by the minute flush; read by system metrics."""
+    """Requests of one minute to one URL pattern by the users of one organisation (empty: anonymous requests,
+    platform operators outside any organisation): count, server errors, answers of 400 and above by status, total
+    time and a latency histogram (counts per analytics.request_metrics.BUCKETS_MS bucket). Written by the minute
+    flush; read by system metrics and /metrics, an organisation's administrator seeing only its rows."""
 
     minute = models.DateTimeField()
+    # Derived data, like the rollups: no constraint (a flush must not fail for an organisation deleted meanwhile);
+    # deleting an organisation through Django still removes its rows.
+    organization = models.ForeignKey(
+        "accounts.Organization",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
     method = models.CharField(max_length=8)
     route = models.CharField(max_length=200)
     count = models.PositiveIntegerField()
     errors = models.PositiveIntegerField(default=0)
     total_ms = models.FloatField(default=0)
     buckets = ArrayField(models.PositiveIntegerField())
+    statuses = models.JSONField(default=dict, blank=True, help_text='Answers of 400 and above by status: {"404": 3}.')
 
     class Meta:
         ordering = ["-minute"]
         constraints = [
-            models.UniqueConstraint(fields=["minute", "method", "route"], name="analytics_request_minute_unique")
+            # minute first: reads are "the last N minutes" (of one organisation)
+            models.UniqueConstraint(
+                fields=["minute", "organization", "method", "route"],
+                nulls_distinct=False,
+                name="analytics_request_minute_unique",
+            )
         ]
 
     def __str__(self) -> str:

@@ -14,9 +14,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, cast
 
+import orjson
 import redis
 from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse
+from django.utils.functional import SimpleLazyObject, empty
 
 from core.redis import cache_redis
 
@@ -47,15 +49,21 @@ _lock = threading.Lock()
 _last_sent = 0.0
 
 
-def record(*, method: str, route: str, status: int, ms: float, at: datetime) -> None:
-    """Count one request. Best effort: a Redis outage loses metrics, never a request."""
+def record(
+    *, method: str, route: str, status: int, ms: float, at: datetime, organization_id: int | None = None
+) -> None:
+    """Count one request (of a user of `organization_id`, or of nobody's). Best effort: a Redis outage loses
+    metrics, never a request."""
     global _last_sent
-    key = f"{KEY_PREFIX}{minute_of(at)}"
+    # one hash per minute and organisation (a key without one: requests of nobody's)
+    key = f"{KEY_PREFIX}{minute_of(at)}" + (f":{organization_id}" if organization_id is not None else "")
     field = f"{method} {route}"
     with _lock:
         _buffer[(key, f"{field}|count")] += 1
         if status >= 500:
             _buffer[(key, f"{field}|errors")] += 1
+        if status >= 400:
+            _buffer[(key, f"{field}|s{status}")] += 1
         _buffer[(key, f"{field}|b{bucket_index(ms)}")] += 1
         _buffer[(key, f"{field}|ms")] += round(ms, 3)
         due = time.monotonic() - _last_sent >= SEND_EVERY_SECONDS
@@ -101,15 +109,37 @@ class RequestMetricsMiddleware:
         ms = (time.perf_counter() - started) * 1000
         match = getattr(request, "resolver_match", None)
         route = match.route if match is not None and match.route else "<unmatched>"
-        record(method=request.method or "GET", route=route, status=response.status_code, ms=ms, at=datetime.now(UTC))
+        record(
+            method=request.method or "GET",
+            route=route,
+            status=response.status_code,
+            ms=ms,
+            at=datetime.now(UTC),
+            organization_id=_organization_of(request),
+        )
         return response
 
 
+def _organization_of(request: HttpRequest) -> int | None:
+    """The organisation of whoever the request was authenticated as, if the request got that far: a user (session
+    or JWT, which DRF puts on the request) or an integration key. A user nobody looked at is not loaded for this."""
+    user = request.__dict__.get("user")
+    if isinstance(user, SimpleLazyObject):
+        if user._wrapped is empty:  # type: ignore[attr-defined]
+            return None
+        user = user._wrapped  # type: ignore[attr-defined]
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return getattr(user, "organization_id", None)
+
+
 FLUSH = """
-INSERT INTO analytics_requestmetricminute (minute, method, route, count, errors, total_ms, buckets)
-VALUES (%s, %s, %s, %s, %s, %s, %s)
+INSERT INTO analytics_requestmetricminute (minute, organization_id, method, route, count, errors, total_ms, buckets,
+                                           statuses)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT ON CONSTRAINT analytics_request_minute_unique DO UPDATE SET
-    count = EXCLUDED.count, errors = EXCLUDED.errors, total_ms = EXCLUDED.total_ms, buckets = EXCLUDED.buckets
+    count = EXCLUDED.count, errors = EXCLUDED.errors, total_ms = EXCLUDED.total_ms, buckets = EXCLUDED.buckets,
+    statuses = EXCLUDED.statuses
 """
 
 
@@ -122,7 +152,7 @@ def request_metrics_flush(*, now: datetime) -> int:
     cutoff = minute_of(now) - 60
     written = 0
     for key in sorted(client.scan_iter(match=f"{KEY_PREFIX}*", count=1000)):
-        minute = int(key.decode().rsplit(":", 1)[1])
+        minute, organization = _parse_key(key.decode())
         if minute >= cutoff:
             continue
         fields: dict[str, dict[str, Any]] = {}
@@ -134,21 +164,30 @@ def request_metrics_flush(*, now: datetime) -> int:
             for name, parts in fields.items():
                 method, _, route = name.partition(" ")
                 buckets = [int(parts.get(f"b{i}", 0)) for i in range(len(BUCKETS_MS) + 1)]
+                statuses = {part[1:]: int(value) for part, value in parts.items() if part.startswith("s")}
                 cursor.execute(
                     FLUSH,
                     [
                         datetime.fromtimestamp(minute, UTC),
+                        organization,
                         method,
                         route[:200],
                         int(parts.get("count", 0)),
                         int(parts.get("errors", 0)),
                         float(parts.get("ms", 0)),
                         buckets,
+                        orjson.dumps(statuses).decode(),
                     ],
                 )
                 written += 1
         client.delete(key)
     return written
+
+
+def _parse_key(key: str) -> tuple[int, int | None]:
+    """(minute, organisation) of a hash's key: "<prefix><minute>" or "<prefix><minute>:<organisation>"."""
+    minute, _, organization = key.removeprefix(KEY_PREFIX).partition(":")
+    return int(minute), int(organization) if organization else None
 
 
 def percentile_ms(buckets: list[int], percent: float) -> float | None:

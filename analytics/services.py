@@ -21,14 +21,13 @@ from accounts.models import User
 from analytics import hooks
 from analytics.cache import answers_changed
 from analytics.models import (
-    COMPLETE_ACTIONS,
-    VIEW_ACTIONS,
     DeadLetterEvent,
     LearningEvent,
     RollupCheckpoint,
     Source,
 )
 from analytics.partitions import forget_known_partitions, partitions_ensure
+from analytics.sql import COMPLETE_LIST, LOCAL_DAY, SCORE_PERCENT, VIEW_LIST
 from analytics.validation import EventIn, payload_of, validate_event
 from classroom.references import ReferenceResolver
 from core.db import prepared_cursor
@@ -55,7 +54,6 @@ STAGING = (
     ("source", "varchar(8)"),
     ("metadata", "jsonb"),
 )
-STAGING_COLUMNS = tuple(name for name, _ in STAGING)
 
 # A batch travels as ONE parameter: a JSON array of objects with these keys, unpacked by PostgreSQL itself
 # (json_to_recordset, typed by STAGING). orjson writes it in C, so Python never converts values one by one, and the
@@ -67,17 +65,6 @@ STAGED_FROM_JSON = (
     + "))"
 )
 
-
-# The local day of an event: in its course's time zone, or its organisation's for events outside a course. The
-# rebuild computes days with the same expression.
-LOCAL_DAY = "(e.occurred_at AT TIME ZONE COALESCE(c.time_zone, o.time_zone))::date"
-# A score as a percentage: xAPI's scaled score when given, else raw / max.
-SCORE_PERCENT = (
-    "CASE WHEN e.score_scaled IS NOT NULL THEN e.score_scaled * 100 "
-    "WHEN e.score_raw IS NOT NULL AND e.score_max IS NOT NULL THEN e.score_raw * 100 / e.score_max END"
-)
-VIEW_LIST = "ARRAY[" + ",".join(f"'{action}'" for action in sorted(VIEW_ACTIONS)) + "]::varchar[]"
-COMPLETE_LIST = "ARRAY[" + ",".join(f"'{action}'" for action in sorted(COMPLETE_ACTIONS)) + "]::varchar[]"
 
 CLAIM_AND_INSERT = """
 keys AS (
@@ -230,11 +217,11 @@ SELECT 1
 COUNTS = "SELECT (SELECT count(*) FROM keys), (SELECT count(*) FROM ev)"
 
 
-def ingest_statement(staged: str, *, update_rollups: bool) -> str:
-    """The statement that stores the events of the `staging` CTE (`staged`) and, unless told not to, their rollups.
-    Its one parameter after the staged values is received_at."""
+def ingest_statement(*, update_rollups: bool) -> str:
+    """The statement that stores a batch (its parameters: the staged JSON, then received_at) and, unless told not
+    to, their rollups."""
     rollups = ROLLUP_UPSERTS if update_rollups else ""
-    return f"WITH {staged}, {CLAIM_AND_INSERT}{', ' + rollups if rollups else ''} {COUNTS}"
+    return f"WITH {STAGED_FROM_JSON}, {CLAIM_AND_INSERT}{', ' + rollups if rollups else ''} {COUNTS}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,7 +295,7 @@ def events_store(
     partitions_ensure({e.event.occurred_at.date().replace(day=1) for e in events})
     with prepared_cursor() as cursor:
         cursor.execute(
-            ingest_statement(STAGED_FROM_JSON, update_rollups=update_rollups),
+            ingest_statement(update_rollups=update_rollups),
             [_staged_json(events, source), received_at],
         )
         claimed, inserted = cursor.fetchone() or (0, 0)
@@ -374,6 +361,42 @@ def dead_letters_store(*, letters: Sequence[DeadLetter], received_at: datetime) 
     return created
 
 
+# XP per student, course and local day, contributed by gamification's award (the XP ledger is gamification's; the
+# daily rollups are analytics' table, so their XP column is written here and nowhere else). A rebuild recomputes
+# the event columns and leaves this one as it is.
+ROLLUP_XP_ADD = """
+INSERT INTO analytics_studentdailyrollup AS t (
+    student_id, course_id, day, events, active_seconds, items_viewed, items_completed, attempts, score_sum,
+    score_count, xp)
+SELECT student_id, course_id, day, 0, 0, 0, 0, 0, 0, 0, xp
+FROM json_to_recordset(%s::json) AS x (student_id bigint, course_id bigint, day date, xp integer)
+ORDER BY 1, 2, 3
+ON CONFLICT ON CONSTRAINT analytics_student_day_unique DO UPDATE SET xp = t.xp + EXCLUDED.xp
+"""
+
+
+def rollup_xp_add(rows: Sequence[tuple[int, int | None, date | str, int]]) -> None:
+    """Add XP to the daily rollups: (student id, course id or None, local day of the course, XP), inside the
+    caller's transaction (the one that wrote the XP ledger). Cached answers go stale with the caller's own bump."""
+    if not rows:
+        return
+    payload = [{"student_id": s, "course_id": c, "day": str(d), "xp": xp} for s, c, d, xp in rows]
+    with connection.cursor() as cursor:
+        cursor.execute(ROLLUP_XP_ADD, [orjson.dumps(payload).decode()])
+
+
+# The event columns of the student-day rollups, set to 0 before a rebuild adds them up again: XP (contributed by
+# gamification through rollup_xp_add) is not derived from events and stays.
+EVENT_COLUMNS_ZERO = """
+UPDATE analytics_studentdailyrollup SET events = 0, active_seconds = 0, items_viewed = 0, items_completed = 0,
+    attempts = 0, score_sum = 0, score_count = 0
+WHERE day BETWEEN %(first)s AND %(last)s
+"""
+EMPTY_STUDENT_DAYS_DELETE = """
+DELETE FROM analytics_studentdailyrollup WHERE day BETWEEN %(first)s AND %(last)s AND events = 0 AND xp = 0
+"""
+
+
 def rollup_day_range_recompute(*, first: date, last: date) -> None:
     """Replace every rollup row for local days first..last (inclusive) with values computed from stored events.
 
@@ -386,8 +409,9 @@ def rollup_day_range_recompute(*, first: date, last: date) -> None:
     window_end = datetime.combine(last + timedelta(days=2), datetime.min.time())
     with transaction.atomic(), connection.cursor() as cursor:
         params = {"first": first, "last": last}
-        for table in ("analytics_studentitemday", "analytics_studentdailyrollup", "analytics_coursedailyrollup"):
+        for table in ("analytics_studentitemday", "analytics_coursedailyrollup"):
             cursor.execute(f"DELETE FROM {table} WHERE day BETWEEN %(first)s AND %(last)s", params)
+        cursor.execute(EVENT_COLUMNS_ZERO, params)
         cursor.execute(
             ROLLUP_REBUILD,
             {
@@ -396,7 +420,7 @@ def rollup_day_range_recompute(*, first: date, last: date) -> None:
                 "end": window_end.replace(tzinfo=UTC),
             },
         )
-        hooks.rollups_rebuilt(first, last)
+        cursor.execute(EMPTY_STUDENT_DAYS_DELETE, params)
         transaction.on_commit(answers_changed)
 
 

@@ -667,10 +667,10 @@ def compare(database_url: str, course_id: int, admin_id: int, repeat: int, raw_r
     from accounts.models import User
     from analytics import selectors
     from analytics.cache import cached_answer
-    from analytics.daterange import DateRange
-    from analytics.services import COMPLETE_LIST, LOCAL_DAY, SCORE_PERCENT
+    from analytics.sql import COMPLETE_LIST, LOCAL_DAY, SCORE_PERCENT
     from classroom.models import Course, Enrollment, Submission
     from classroom.selectors import visible_courses
+    from core.daterange import DateRange
 
     admin = User.objects.select_related("organization").get(pk=admin_id)
     course = Course.objects.get(pk=course_id)
@@ -751,7 +751,7 @@ def compare(database_url: str, course_id: int, admin_id: int, repeat: int, raw_r
         return {"daily": selectors.engagement_trend(course_ids=scope, period=organization_period)}
 
     def rollup_course() -> dict[str, Any]:
-        answer = selectors.course_analytics(course=course, period=course_period)
+        answer: dict[str, Any] = dict(selectors.course_analytics(course=course, period=course_period))
         keys = ("active_students", "events", "items_completed", "xp", "average_score_percent", "students_enrolled")
         return {**{key: answer[key] for key in keys}, "daily": answer["engagement"]}
 
@@ -775,7 +775,7 @@ def compare(database_url: str, course_id: int, admin_id: int, repeat: int, raw_r
         }
 
     def rollup_overview() -> dict[str, Any]:
-        answer = selectors.overview(course_ids=scope, period=organization_period)
+        answer: dict[str, Any] = dict(selectors.overview(course_ids=scope, period=organization_period))
         keys = ("students_total", "students_active", "classes_active", "events", "average_score_percent")
         return {**{key: answer[key] for key in keys}, "attendance_rate": answer["attendance_rate"]}
 

@@ -50,6 +50,18 @@ class Course(ExternalIdMixin, TimeStampedModel):
         return f"{self.code} — {self.title}"
 
 
+def active_student_filter(prefix: str = "") -> Q:
+    """The one definition of an enrolment that counts a student in a class now: a student enrolment that is active
+    (not dropped, not completed). `prefix` reaches it through a relation, e.g. "enrollments__"."""
+    return Q(**{f"{prefix}role": "student", f"{prefix}status": "active"})
+
+
+class EnrollmentQuerySet(models.QuerySet["Enrollment"]):
+    def active_students(self) -> "EnrollmentQuerySet":
+        """Enrolments of students actively in the class (active_student_filter)."""
+        return self.filter(active_student_filter())
+
+
 class Enrollment(TimeStampedModel):
     class Role(models.TextChoices):
         STUDENT = "student", "Student"
@@ -67,6 +79,8 @@ class Enrollment(TimeStampedModel):
     enrolled_at = models.DateTimeField()
     # When the enrolment stopped being active (dropped or completed); empty while active.
     ended_at = models.DateTimeField(null=True, blank=True)
+
+    objects = EnrollmentQuerySet.as_manager()
 
     class Meta:
         ordering = ["course", "role", "user"]

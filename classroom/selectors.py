@@ -13,13 +13,20 @@ Every view, API endpoint, consumer and report scopes its data through these func
 Forbidden and nonexistent must look alike, so callers filter through these querysets and answer 404 on a miss.
 """
 
-from typing import Any
+from datetime import datetime
+from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, Model, OuterRef, Q, QuerySet
+from django.shortcuts import get_object_or_404
+from rest_framework.exceptions import ValidationError
 
 from accounts.models import Role, User
-from classroom.models import Course, Enrollment, LearningItem
+from accounts.permissions import is_platform_operator, is_student, small_group_minimum
+from accounts.selectors import organization_zone
+from classroom.models import Course, Enrollment, LearningItem, active_student_filter
+from core.metrics import Scope, Subject
 
 Actor = User | AnonymousUser
 
@@ -128,9 +135,8 @@ def can_view_student(user: Actor, student_id: int) -> bool:
 
 def course_list_for(user: Actor) -> QuerySet[Course]:
     """Visible courses with the counts the course list shows (one query, no per-row lookups)."""
-    active_students = Q(enrollments__role=Enrollment.Role.STUDENT, enrollments__status=Enrollment.Status.ACTIVE)
     return visible_courses(user).annotate(
-        students_count=Count("enrollments", filter=active_students, distinct=True),
+        students_count=Count("enrollments", filter=active_student_filter("enrollments__"), distinct=True),
         modules_count=Count("modules", distinct=True),
     )
 
@@ -138,12 +144,7 @@ def course_list_for(user: Actor) -> QuerySet[Course]:
 def teacher_summary(*, teacher: User, viewer: Actor) -> dict[str, object]:
     """A teacher's classes and distinct student count, limited to what `viewer` may see."""
     classes = visible_courses(viewer).filter(id__in=taught_course_ids(teacher)).order_by("code")
-    students = (
-        Enrollment.objects.filter(course__in=classes, role=Enrollment.Role.STUDENT, status=Enrollment.Status.ACTIVE)
-        .values("user_id")
-        .distinct()
-        .count()
-    )
+    students = Enrollment.objects.active_students().filter(course__in=classes).values("user_id").distinct().count()
     class_rows = list(classes.values("id", "code", "title"))
     return {"total_classes": len(class_rows), "total_students": students, "classes": class_rows}
 
@@ -167,3 +168,91 @@ def student_summary(*, student: User, viewer: Actor) -> dict[str, object]:
     ]
     active = sum(1 for row in rows if row["status"] == Enrollment.Status.ACTIVE)
     return {"total_enrollments": len(rows), "active_enrollments": active, "enrollments": enrollments}
+
+
+# --- metric scopes ----------------------------------------------------------------------------------------------
+
+
+def course_zone(course: Course) -> ZoneInfo:
+    """A class counts its days in its own time zone (its rollups' days, its dashboard)."""
+    return ZoneInfo(course.time_zone)
+
+
+def scoped_get_or_404(queryset: QuerySet[Any], pk: Any) -> Model:
+    """Fetch one object from an already scoped queryset; a forbidden object and a missing one both raise 404."""
+    return get_object_or_404(queryset, pk=pk)
+
+
+def student_in_scope(user: Any, student_id: int | None) -> User:
+    """The student a request is about: the requester (a student) by default; staff must name one they may see.
+    Outside the requester's scope: 404, as if the student did not exist."""
+    if student_id is None:
+        if getattr(user, "role", None) != Role.STUDENT:
+            raise ValidationError({"student": ["Required: the id of a student you may see."]})
+        student_id = user.pk
+    return cast(User, scoped_get_or_404(visible_students(user).select_related("organization"), student_id))
+
+
+def student_courses(viewer: Any, student: User, course_id: int | None) -> QuerySet[Course]:
+    """The student's classes that the requester may also see (a teacher: only their own), or the one named (404
+    outside them)."""
+    courses = courses_in_common(viewer, student)
+    if course_id is not None:
+        courses = courses.filter(pk=scoped_get_or_404(courses, course_id).pk)
+    return courses
+
+
+def metric_scope(
+    *, viewer: User, subject: Subject, query: dict[str, Any], now: datetime, small_group_setting: str | None = None
+) -> Scope:
+    """What a metric may cover for `viewer`, from the validated query (`course`, `student` narrow it and must lie
+    within the viewer's scope: 404 otherwise, as if they did not exist), and whose calendar its days follow: a class
+    its own, a student their school's, anything else the viewer's school's. Querysets stay lazy: they reach the
+    metric's own queries as subqueries."""
+    common: dict[str, Any] = {
+        "viewer": viewer,
+        "subject": subject,
+        "now": now,
+        "viewer_is_student": is_student(viewer),
+        "small_group_minimum": small_group_minimum(viewer, small_group_setting) if small_group_setting else 0,
+    }
+    course_id = query.get("course")
+    if subject == Subject.COURSES:
+        courses = visible_courses(viewer)
+        if course_id is not None:
+            courses = courses.filter(pk=scoped_get_or_404(courses, course_id).pk)
+        return Scope(
+            **common,
+            zone=organization_zone(viewer.organization),
+            courses=courses,
+            course_ids=courses.values_list("pk", flat=True),
+        )
+    if subject == Subject.COURSE:
+        if course_id is None:
+            raise ValidationError({"course": ["Required: the id of a class you may see."]})
+        course = cast(Course, scoped_get_or_404(visible_courses(viewer).select_related("organization"), course_id))
+        return Scope(**common, zone=course_zone(course), course=course, course_ids=[course.pk])
+    if subject == Subject.STUDENT:
+        student = student_in_scope(viewer, query.get("student"))
+        return Scope(
+            **common,
+            zone=organization_zone(student.organization),
+            student=student,
+            courses=student_courses(viewer, student, course_id),
+        )
+    if subject == Subject.RANKING:
+        if course_id is not None:
+            course = cast(Course, scoped_get_or_404(visible_courses(viewer).select_related("organization"), course_id))
+            return Scope(
+                **common, zone=organization_zone(course.organization), course=course, organization=course.organization
+            )
+        if viewer.organization is None:
+            raise ValidationError({"course": ["Required for an account outside any organisation."]})
+        return Scope(**common, zone=organization_zone(viewer.organization), organization=viewer.organization)
+    # Subject.ORGANIZATION: platform operators see every organisation; anyone else their own (none without one).
+    return Scope(
+        **common,
+        zone=organization_zone(viewer.organization),
+        organization=viewer.organization,
+        every_organization=is_platform_operator(viewer),
+    )

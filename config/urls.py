@@ -11,8 +11,6 @@ api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("classroom.api.urls")),
     path("", include("analytics.api.urls")),
-    path("", include("gamification.api.urls")),
-    path("", include("dashboards.api_urls")),
     path("", include("live.api_urls")),
 ]
 

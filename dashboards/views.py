@@ -5,32 +5,46 @@ the timeframe picker swaps it in without reloading the page (dashboards.js); wit
 plain form."""
 
 from typing import Any, cast
-from zoneinfo import ZoneInfo
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import get_object_or_404, render
-from django.utils import timezone
+from django.shortcuts import render
+from rest_framework.exceptions import ValidationError
 
 from accounts.models import Role, User
-from accounts.permissions import is_administrator, is_staff_role
-from analytics.cache import cached_read
-from analytics.daterange import DateRange
-from classroom.selectors import courses_in_common, visible_courses, visible_students
-from dashboards import charts, selectors
+from accounts.permissions import is_staff_role
+from analytics.catalogue import scoped_answer
+from core.metrics import metric
+from core.params import ChoiceParam, QuerySerializer, query_of
+from dashboards import charts
 
 TIMEFRAMES = (7, 30, 90, 365)
 OULAD = "oulad"  # Course.external_source of imported OULAD classes: their pages credit the dataset (CC BY 4.0)
-DEFAULT_DAYS = 30
 
 
-def _days(request: HttpRequest) -> int | None:
-    value = request.GET.get("days", str(DEFAULT_DAYS))
-    return int(value) if value.isdigit() and int(value) in TIMEFRAMES else None
+class PageQuery(QuerySerializer):
+    """The pages' query: the timeframe picker's days (the API takes any number from 1 to 365), and `fragment`."""
+
+    days = ChoiceParam(
+        [str(days) for days in TIMEFRAMES],
+        label="days",
+        default="30",
+        message=f"choose one of {', '.join(map(str, TIMEFRAMES))}.",
+    )
+    fragment = ChoiceParam(["0", "1"], label="fragment", default="0")
 
 
-def _bad_days() -> HttpResponse:
-    return HttpResponseBadRequest(f"days: choose one of {', '.join(map(str, TIMEFRAMES))}.")
+def _answer(request: HttpRequest, name: str, **query: Any) -> tuple[Any, Any]:
+    """The scope and answer of the catalogue metric `name` for this page, from its query (400 on bad input)."""
+    page = query_of(PageQuery, request.GET)
+    return scoped_answer(metric(name), request=request, query={**query, "days": int(page["days"])})
+
+
+def _bad_query(error: ValidationError) -> HttpResponse:
+    detail = cast(dict[str, list[str]], error.detail)
+    return HttpResponseBadRequest(
+        " ".join(f"{name}: {' '.join(map(str, messages))}" for name, messages in detail.items())
+    )
 
 
 def _render(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
@@ -44,6 +58,12 @@ def _band(band: dict[str, Any]) -> str:
     return f"{band['from_percent']}-{band['to_percent']} %"
 
 
+def _engagement_chart(points: list[dict[str, Any]]) -> charts.Chart:
+    return charts.line(
+        "engagement", "Engagement per day", points, {"active_students": "Active students", "events": "Events"}
+    )
+
+
 def _progress_subscription(viewer: User, student: User) -> dict[str, Any]:
     """The live stream a student's page follows (docs/realtime.md): their own, or the named student's for staff."""
     if viewer.pk == student.pk:
@@ -51,23 +71,21 @@ def _progress_subscription(viewer: User, student: User) -> dict[str, Any]:
     return {"channels": ["progress"], "student": student.pk}
 
 
-def _student_page(request: HttpRequest, student: User) -> HttpResponse:
-    days = _days(request)
-    if days is None:
-        return _bad_days()
+def _student_page(request: HttpRequest, student_id: int) -> HttpResponse:
     viewer = cast(User, request.user)
-    zone = ZoneInfo(student.organization.time_zone if student.organization else "UTC")
-    period = DateRange.last_days(days, now=timezone.now(), zone=zone)
-    shared = courses_in_common(viewer, student)
-    data = cached_read(request, lambda: selectors.micro(student=student, courses=shared, period=period, viewer=viewer))
+    try:
+        scope, data = _answer(request, "analytics-dashboard-micro", student=student_id)
+    except ValidationError as error:
+        return _bad_query(error)
+    student = scope.student
     courses = data["courses"]
     context = {
         "data": data,
-        "shows_oulad": shared.filter(external_source=OULAD).exists(),
+        "shows_oulad": scope.courses.filter(external_source=OULAD).exists(),
         "student": student,
         "own_page": viewer.pk == student.pk,
         "live_subscription": _progress_subscription(viewer, student),
-        "zone": zone,
+        "zone": scope.zone,
         "charts": [
             charts.bar(
                 "progress",
@@ -89,28 +107,24 @@ def my_progress(request: HttpRequest) -> HttpResponse:
     user = cast(User, request.user)
     if user.role != Role.STUDENT:
         raise Http404
-    return _student_page(request, get_object_or_404(visible_students(user).select_related("organization"), pk=user.pk))
+    return _student_page(request, user.pk)
 
 
 @login_required
 def student_progress(request: HttpRequest, pk: int) -> HttpResponse:
     """A student's page as their teacher or administrator sees it (a student: only their own)."""
-    viewer = cast(User, request.user)
-    return _student_page(request, get_object_or_404(visible_students(viewer).select_related("organization"), pk=pk))
+    return _student_page(request, pk)
 
 
 @login_required
 def class_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
-    viewer = cast(User, request.user)
-    if not is_staff_role(viewer):
+    if not is_staff_role(request.user):
         raise Http404
-    course = get_object_or_404(visible_courses(viewer).select_related("organization"), pk=pk)
-    days = _days(request)
-    if days is None:
-        return _bad_days()
-    zone = ZoneInfo(course.time_zone)
-    period = DateRange.last_days(days, now=timezone.now(), zone=zone)
-    data = cached_read(request, lambda: selectors.meso(course=course, period=period, viewer=viewer))
+    try:
+        scope, data = _answer(request, "analytics-dashboard-meso", course=pk)
+    except ValidationError as error:
+        return _bad_query(error)
+    course = scope.course
     timeliness = data["assignment_timeliness"]
     states = ("on_time", "late", "missing", "excused")
     context = {
@@ -118,14 +132,9 @@ def class_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
         "shows_oulad": course.external_source == OULAD,
         "course": course,
         "live_subscription": {"channels": ["engagement", "leaderboard"], "course": course.pk},
-        "zone": zone,
+        "zone": scope.zone,
         "charts": [
-            charts.line(
-                "engagement",
-                "Engagement per day",
-                data["engagement"],
-                {"active_students": "Active students", "events": "Events"},
-            ),
+            _engagement_chart(data["engagement"]),
             charts.bar(
                 "progress-distribution",
                 "Students by progress",
@@ -152,30 +161,18 @@ def class_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def institution(request: HttpRequest) -> HttpResponse:
     """The organisation for administrators; a teacher sees their own classes side by side."""
-    viewer = cast(User, request.user)
-    if not is_staff_role(viewer):
+    if not is_staff_role(request.user):
         raise Http404
-    days = _days(request)
-    if days is None:
-        return _bad_days()
-    zone = ZoneInfo(viewer.organization.time_zone if viewer.organization else "UTC")
-    period = DateRange.last_days(days, now=timezone.now(), zone=zone)
-    courses_in_scope = visible_courses(viewer)
-    data = cached_read(
-        request,
-        lambda: selectors.macro(courses=courses_in_scope, period=period, include_system=is_administrator(viewer)),
-    )
+    try:
+        scope, data = _answer(request, "analytics-dashboard-macro")
+    except ValidationError as error:
+        return _bad_query(error)
     courses = data["courses"]
     context = {
         "data": data,
-        "zone": zone,
+        "zone": scope.zone,
         "charts": [
-            charts.line(
-                "engagement",
-                "Engagement per day",
-                data["engagement"],
-                {"active_students": "Active students", "events": "Events"},
-            ),
+            _engagement_chart(data["engagement"]),
             charts.bar(
                 "comparison",
                 "Engagement rate per class",

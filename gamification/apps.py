@@ -7,7 +7,7 @@ class GamificationConfig(AppConfig):
 
     def ready(self) -> None:
         from analytics import hooks
-        from gamification import services, tasks
+        from gamification import metrics, tasks
 
         hooks.on_events_stored(tasks.enqueue_award)
-        hooks.on_rollups_rebuilt(services.rollup_xp_restore)
+        metrics.register_metrics()

@@ -4,18 +4,22 @@ these functions take the already-checked student or course and the viewer."""
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
+from typing import Annotated, Any, NotRequired, TypedDict
 
 from django.conf import settings
 from django.db.models import Count, F, Q, Sum
 
 from accounts.models import Organization, Role, User
+from accounts.permissions import is_student, small_group_minimum
+from accounts.selectors import organization_zone
 from analytics.models import COMPLETE_ACTIONS, LearningEvent
-from analytics.selectors import completed_item_ids
+from analytics.selectors import completed_item_ids, course_progress, learning_activity
+from analytics.selectors.students import LearningActivity
 from classroom.models import Course, Enrollment, LearningItem
 from classroom.selectors import visible_students
-from gamification.levels import level_for, level_progress
+from core.daterange import DateRange
+from core.figures import percent, percentile_rank, withhold_small_group
+from gamification.levels import LevelProgress, level_for, level_progress
 from gamification.models import Achievement, Period, StudentAchievement, XpAward, XpTotal
 from gamification.services import ALL_TIME
 
@@ -24,7 +28,7 @@ TIMEFRAMES = {"day": Period.DAY, "week": Period.WEEK, "month": Period.MONTH, "al
 
 
 def local_today(organization: Organization | None, now: datetime) -> date:
-    return now.astimezone(ZoneInfo(organization.time_zone if organization else "UTC")).date()
+    return now.astimezone(organization_zone(organization)).date()
 
 
 def period_start(period: str, today: date) -> date:
@@ -94,6 +98,50 @@ def streak_of_days(days: Sequence[date], today: date, minimum: int) -> Streak:
     return Streak(current, longest, active_today, at_risk=alive and not active_today, min_daily_xp=minimum)
 
 
+class StreakFigures(TypedDict):
+    current: Annotated[int, "Consecutive days with enough XP, ending today (or yesterday, when at risk)."]
+    longest: int
+    at_risk_today: Annotated[bool, "The streak ends unless the student is active today."]
+
+
+class LevelAndStreak(TypedDict):
+    """A student's XP, level and streak, as the progress page and the live stream show them."""
+
+    xp: int
+    level: int
+    xp_into_level: int
+    xp_to_next_level: int
+    level_progress_percent: float
+    streak: StreakFigures
+
+
+def level_and_streak(level: LevelProgress, current: Streak) -> LevelAndStreak:
+    return {
+        "xp": level.xp,
+        "level": level.level,
+        "xp_into_level": level.xp_into_level,
+        "xp_to_next_level": level.xp_to_next_level,
+        "level_progress_percent": level.progress_percent,
+        "streak": {"current": current.current, "longest": current.longest, "at_risk_today": current.at_risk},
+    }
+
+
+class AchievementProgress(TypedDict):
+    current: int
+    target: int
+    percent: float
+
+
+class AchievementRow(TypedDict):
+    code: str
+    name: str
+    description: str
+    kind: str
+    earned: bool
+    earned_at: datetime | None
+    progress: AchievementProgress
+
+
 def achievements_for(
     student: User,
     today: date,
@@ -101,7 +149,7 @@ def achievements_for(
     xp: int | None = None,
     longest_streak: int | None = None,
     completed_items: set[int] | None = None,
-) -> list[dict[str, Any]]:
+) -> list[AchievementRow]:
     """Every active achievement offered to the student: earned ones with their time, others with progress. A caller
     that has already read the student's total XP, streak or completed items passes them, so they are not read
     again."""
@@ -117,7 +165,7 @@ def achievements_for(
     measures = _progress_measures(
         student, xp, offered, today, longest_streak=longest_streak, completed_items=completed_items
     )
-    rows = []
+    rows: list[AchievementRow] = []
     for achievement in offered:
         current, target = measures[achievement.kind](achievement)
         earned_at = earned.get(achievement.pk)
@@ -132,7 +180,7 @@ def achievements_for(
                 "progress": {
                     "current": target if earned_at is not None else min(current, target),
                     "target": target,
-                    "percent": 100.0 if earned_at is not None else round(100 * min(current, target) / target, 1),
+                    "percent": 100.0 if earned_at is not None else percent(min(current, target), target) or 0.0,
                 },
             }
         )
@@ -195,7 +243,34 @@ def _progress_measures(
     }
 
 
-def progress(student: User, *, days: int, now: datetime) -> dict[str, Any]:
+class StreakDetail(StreakFigures):
+    active_today: bool
+    min_daily_xp: Annotated[int, "XP a day needs to count for a streak."]
+
+
+class XpDay(TypedDict):
+    date: date
+    xp: int
+
+
+class GamificationProgress(TypedDict):
+    """XP, level, streak, achievements and the XP trend of a student."""
+
+    student: int
+    as_of: datetime
+    xp: int
+    level: int
+    level_start_xp: int
+    next_level_xp: int
+    xp_into_level: int
+    xp_to_next_level: int
+    level_progress_percent: float
+    streak: StreakDetail
+    achievements: list[AchievementRow]
+    xp_trend: list[XpDay]
+
+
+def progress(student: User, *, days: int, now: datetime) -> GamificationProgress:
     today = local_today(student.organization, now)
     xp = total_xp(student)
     level = level_progress(xp)
@@ -224,7 +299,25 @@ def progress(student: User, *, days: int, now: datetime) -> dict[str, Any]:
     }
 
 
-def weekly_xp(student: User, *, now: datetime) -> dict[str, Any]:
+class WeekDay(TypedDict):
+    date: date
+    day_of_week: str
+    xp: int
+
+
+class WeeklyXp(TypedDict):
+    """XP of the last 7 days (the organisation's calendar)."""
+
+    student: int
+    as_of: datetime
+    days: list[WeekDay]
+    week_total: int
+    daily_average: float
+    streak: int
+    streak_at_risk_today: bool
+
+
+def weekly_xp(student: User, *, now: datetime) -> WeeklyXp:
     today = local_today(student.organization, now)
     days = daily_xp(student, today - timedelta(days=6), today)
     total = sum(amount for _, amount in days)
@@ -243,15 +336,43 @@ def weekly_xp(student: User, *, now: datetime) -> dict[str, Any]:
 def _population(organization_id: int, course: Course | None) -> int:
     """How many students the leaderboard ranks (those without XP in the period rank after those with some)."""
     if course is not None:
-        return Enrollment.objects.filter(
-            course=course, role=Enrollment.Role.STUDENT, status=Enrollment.Status.ACTIVE
-        ).count()
+        return Enrollment.objects.active_students().filter(course=course).count()
     return User.objects.filter(organization_id=organization_id, role=Role.STUDENT, is_active=True).count()
+
+
+class LeaderboardRow(TypedDict):
+    rank: int
+    handle: Annotated[str, "The student's public handle."]
+    xp: int
+    is_me: bool
+    student: NotRequired[Annotated[int, "Staff, for students they may see."]]
+    name: NotRequired[Annotated[str, "Staff, for students they may see."]]
+
+
+class Standing(TypedDict):
+    rank: int
+    xp: int
+    percentile: Annotated[float, "Share of the ranked students (the student included) ranked below."]
+    xp_to_next_rank: Annotated[int | None, "XP needed to pass the next student up; empty at the top."]
+
+
+class Leaderboard(TypedDict):
+    """The top students by XP of a class or school in the current day, ISO week, month or all time."""
+
+    course: int | None
+    timeframe: str
+    period_start: date
+    as_of: datetime
+    students: Annotated[int, "Students ranked (actively enrolled in the class, or of the school)."]
+    hidden: Annotated[bool, "Withheld from students when fewer than the minimum take part."]
+    reason: NotRequired[str]
+    rows: list[LeaderboardRow]
+    me: Annotated[Standing | None, "The requesting student's own standing."]
 
 
 def leaderboard(
     *, viewer: User, organization: Organization, course: Course | None, timeframe: str, limit: int, now: datetime
-) -> dict[str, Any]:
+) -> Leaderboard:
     """The top `limit` students of a course (or the organisation) by XP in the current day, ISO week, month or all
     time (organisation's calendar). Ties go to the lower student id, so ranks are stable. Students see public
     handles only, and nothing of a leaderboard over fewer than GAMIFICATION_LEADERBOARD_MIN_STUDENTS students."""
@@ -259,8 +380,8 @@ def leaderboard(
     start = period_start(period, local_today(organization, now))
     rows = XpTotal.objects.filter(organization=organization, course=course, period=period, period_start=start, xp__gt=0)
     population = _population(organization.pk, course)
-    minimum = int(settings.GAMIFICATION_LEADERBOARD_MIN_STUDENTS)
-    is_student = viewer.role == Role.STUDENT and not viewer.is_superuser
+    viewer_is_student = is_student(viewer)
+    minimum = small_group_minimum(viewer, "GAMIFICATION_LEADERBOARD_MIN_STUDENTS")
     answer: dict[str, Any] = {
         "course": course.pk if course else None,
         "timeframe": timeframe,
@@ -271,15 +392,20 @@ def leaderboard(
         "rows": [],
         "me": None,
     }
-    if is_student and population < minimum:
-        answer["hidden"] = True
-        answer["reason"] = f"Shown to students when at least {minimum} students take part."
-        return answer
+    answer = withhold_small_group(
+        answer,
+        contributors=population,
+        minimum=minimum,
+        fields=(),
+        reason=f"Shown to students when at least {minimum} students take part.",
+    )
+    if answer["hidden"]:
+        return answer  # type: ignore[return-value]
     top = list(rows.order_by("-xp", "student_id").values_list("student_id", "xp", "student__public_handle")[:limit])
     named = set(visible_students(viewer).filter(pk__in=[row[0] for row in top]).values_list("pk", flat=True))
     names = (
         {}
-        if is_student
+        if viewer_is_student
         else {
             user.pk: (user.get_full_name() or user.username)
             for user in User.objects.filter(pk__in=named).only("first_name", "last_name", "username")
@@ -291,12 +417,12 @@ def leaderboard(
             row["student"] = student_id
             row["name"] = names[student_id]
         answer["rows"].append(row)
-    if is_student:
+    if viewer_is_student:
         answer["me"] = _own_standing(viewer, rows, population)
-    return answer
+    return answer  # type: ignore[return-value]
 
 
-def _own_standing(student: User, rows: Any, population: int) -> dict[str, Any]:
+def _own_standing(student: User, rows: Any, population: int) -> Standing:
     mine = rows.filter(student=student).values_list("xp", flat=True).first() or 0
     ahead = rows.filter(Q(xp__gt=mine) | Q(xp=mine, student_id__lt=student.pk)) if mine else rows
     rank = ahead.count() + 1
@@ -309,14 +435,82 @@ def _own_standing(student: User, rows: Any, population: int) -> dict[str, Any]:
     return {
         "rank": rank,
         "xp": mine,
-        "percentile": round(100 * (ranked - rank) / ranked, 1) if ranked else 0.0,
+        "percentile": percentile_rank(ranked - rank, ranked) or 0.0,
         "xp_to_next_rank": to_pass,
     }
 
 
-def all_time_standing(student: User, course: Course | None = None) -> dict[str, Any]:
+def all_time_standing(student: User, course: Course | None = None) -> Standing:
     """The student's all-time rank, percentile and XP to pass the next rank, in a course or the whole school."""
     rows = XpTotal.objects.filter(
         organization=student.organization, course=course, period=Period.ALL, period_start=ALL_TIME, xp__gt=0
     )
     return _own_standing(student, rows, _population(student.organization_id or 0, course))
+
+
+class LearningOverview(LearningActivity):
+    """A student's last days of learning, and where they stand now."""
+
+    student: int
+    as_of: datetime
+    days: int
+    xp_total: int
+    level: int
+    current_streak: int
+    longest_streak: int
+    achievements_earned: int
+    achievements_earned_in_period: int
+
+
+def learning_overview(student: User, *, period: DateRange) -> LearningOverview:
+    """Sessions and their length, materials viewed and completed and XP earned over the period; and now: XP, level,
+    streak and achievements earned (in all, and in the period)."""
+    today = local_today(student.organization, period.now)
+    level = level_progress(total_xp(student))
+    current = streak(student, today)
+    earned = StudentAchievement.objects.filter(student=student)
+    return {
+        "student": student.pk,
+        "as_of": period.now,
+        "days": period.days,
+        **learning_activity(student_id=student.pk, period=period),
+        "xp_total": level.xp,
+        "level": level.level,
+        "current_streak": current.current,
+        "longest_streak": current.longest,
+        "achievements_earned": earned.count(),
+        "achievements_earned_in_period": earned.filter(earned_at__gte=period.start()).count(),
+    }
+
+
+class StudentProgress(TypedDict):
+    """Overall progress in a student's classes (or one), XP and the all-time rank."""
+
+    student: int
+    as_of: datetime
+    course: int | None
+    overall_progress_percent: Annotated[float | None, "Items completed out of all in the classes."]
+    items_completed: int
+    items_total: int
+    lessons_completed: int
+    lessons_total: int
+    xp: int
+    rank: Annotated[Standing, "All-time, in the school (or the class named)."]
+
+
+def student_progress(student: User, *, courses: Any, course: Course | None, now: datetime) -> StudentProgress:
+    per_course = course_progress(student_id=student.pk, courses=courses)
+    items = sum(row["items_total"] for row in per_course)
+    done = sum(row["items_completed"] for row in per_course)
+    return {
+        "student": student.pk,
+        "as_of": now,
+        "course": course.pk if course else None,
+        "overall_progress_percent": percent(done, items),
+        "items_completed": done,
+        "items_total": items,
+        "lessons_completed": sum(row["lessons_completed"] for row in per_course),
+        "lessons_total": sum(row["lessons_total"] for row in per_course),
+        "xp": total_xp(student),
+        "rank": all_time_standing(student, course),
+    }

@@ -5,7 +5,7 @@ the ledger holds one row per event (gamification_xpaward.event_id is unique)."""
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import partial
 
 from django.conf import settings
@@ -13,7 +13,8 @@ from django.db import connection, transaction
 
 from accounts.models import User
 from analytics.cache import answers_changed
-from analytics.services import COMPLETE_LIST, SCORE_PERCENT
+from analytics.services import rollup_xp_add
+from analytics.sql import COMPLETE_LIST, LOCAL_ZONE, SCORE_PERCENT, local_day
 from core.realtime import broadcast_on_commit
 from gamification.levels import level_for
 from gamification.models import Achievement
@@ -26,11 +27,11 @@ AWARD_LOCK = 0x58_50_41_57  # "XPAW"
 
 ORG_DAY = "(e.occurred_at AT TIME ZONE o.time_zone)::date"
 
-# Built only from constants of this module and analytics.services: no input reaches the SQL text.
+# Built only from constants of this module and analytics.sql: no input reaches the SQL text.
 AWARD = f"""
 WITH candidates AS (
     SELECT e.event_id, e.actor_id, e.organization_id, e.course_id, e.item_id, e.action, e.occurred_at,
-           {ORG_DAY} AS day, COALESCE(c.time_zone, o.time_zone) AS course_time_zone,
+           {ORG_DAY} AS day, {LOCAL_ZONE} AS course_time_zone,
            {SCORE_PERCENT} AS score_percent, COALESCE(i.kind, '') AS item_kind
     FROM analytics_learningevent e
     JOIN accounts_organization o ON o.id = e.organization_id
@@ -85,20 +86,18 @@ awarded AS (
     RETURNING rule_id, student_id, organization_id, course_id, amount, occurred_at, day
 ),
 positive AS (
-    SELECT a.*, (a.occurred_at AT TIME ZONE COALESCE(c.time_zone, o.time_zone))::date AS course_day
+    SELECT a.*, {local_day("a.occurred_at")} AS course_day
     FROM awarded a
     JOIN accounts_organization o ON o.id = a.organization_id
     LEFT JOIN classroom_course c ON c.id = a.course_id
     WHERE a.amount > 0
 ),
-rollups AS (
-    INSERT INTO analytics_studentdailyrollup AS t (
-        student_id, course_id, day, events, active_seconds, items_viewed, items_completed, attempts, score_sum,
-        score_count, xp)
-    SELECT student_id, course_id, course_day, 0, 0, 0, 0, 0, 0, 0, sum(amount)
-    FROM positive GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-    ON CONFLICT ON CONSTRAINT analytics_student_day_unique DO UPDATE SET xp = t.xp + EXCLUDED.xp
-    RETURNING 1
+day_xp AS (
+    -- XP per student, course and local day of the course, for analytics' daily rollups (added by analytics'
+    -- rollup_xp_add: the rollups are analytics' table)
+    SELECT student_id, json_agg(json_build_array(course_id, course_day, xp)) AS days FROM (
+        SELECT student_id, course_id, course_day, sum(amount)::int AS xp FROM positive GROUP BY 1, 2, 3
+    ) per_day GROUP BY student_id
 ),
 totals AS (
     -- per course and for the whole organisation (course empty), per day, ISO week, month and all time
@@ -126,9 +125,8 @@ per_student AS (
         SELECT student_id, 0, xp, false FROM totals WHERE course_id IS NULL AND period = 'all'
     ) both_sides GROUP BY student_id
 )
-SELECT student_id, added, COALESCE(total, 0), completed, (SELECT count(*) FROM awarded),
-       (SELECT count(*) FROM rollups)
-FROM per_student
+SELECT p.student_id, p.added, COALESCE(p.total, 0), p.completed, (SELECT count(*) FROM awarded), d.days
+FROM per_student p LEFT JOIN day_xp d USING (student_id)
 """
 
 ALL_TIME = date(1970, 1, 1)
@@ -163,7 +161,9 @@ def xp_award(*, start: datetime, end: datetime, now: datetime, actor_ids: Iterab
         # Achievements can change only for students who gained XP; those that depend on completions, only for
         # students who completed something in this run.
         students: dict[int, bool] = {}
-        for student_id, added, total, completed, events, _ in rows:
+        day_xp: list[tuple[int, int | None, str, int]] = []
+        for student_id, added, total, completed, events, days in rows:
+            day_xp += [(student_id, course_id, day, xp) for course_id, day, xp in days or ()]
             outcome.events = events
             outcome.xp += added
             if added > 0:
@@ -175,6 +175,7 @@ def xp_award(*, start: datetime, end: datetime, now: datetime, actor_ids: Iterab
                     group=student_group(student_id),
                     message={"type": "level.up", "student": student_id, "level": after, "xp": total},
                 )
+        rollup_xp_add(day_xp)
         if students:
             outcome.achievements = achievements_award(students=students, now=now)
             organizations = set(
@@ -210,36 +211,6 @@ def xp_award_backfill(
             progress(day.date(), outcome)
         day = following
     return total
-
-
-def rollup_xp_restore(first: date, last: date) -> None:
-    """Put the ledger's XP back into the rollups of local days first..last after analytics recomputed them (the
-    recompute knows events, not XP)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            UPDATE analytics_studentdailyrollup t SET xp = s.xp
-            FROM (
-                SELECT a.student_id, a.course_id,
-                       (a.occurred_at AT TIME ZONE COALESCE(c.time_zone, o.time_zone))::date AS day,
-                       sum(a.amount) AS xp
-                FROM gamification_xpaward a
-                JOIN accounts_organization o ON o.id = a.organization_id
-                LEFT JOIN classroom_course c ON c.id = a.course_id
-                WHERE a.occurred_at >= %(start)s AND a.occurred_at < %(end)s
-                GROUP BY 1, 2, 3
-            ) s
-            WHERE t.student_id = s.student_id AND t.course_id IS NOT DISTINCT FROM s.course_id AND t.day = s.day
-              AND t.day BETWEEN %(first)s AND %(last)s
-            """,
-            {
-                "first": first,
-                "last": last,
-                # a local day lies within a day either side of its UTC day
-                "start": datetime.combine(first - timedelta(days=1), datetime.min.time(), tzinfo=UTC),
-                "end": datetime.combine(last + timedelta(days=2), datetime.min.time(), tzinfo=UTC),
-            },
-        )
 
 
 # --- Achievements ----------------------------------------------------------------------------------------------------

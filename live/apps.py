@@ -7,9 +7,10 @@ class LiveConfig(AppConfig):
 
     def ready(self) -> None:
         from analytics import hooks
-        from live import publish, receivers
+        from live import metrics, publish, receivers
 
         # Registered after gamification's award hook (INSTALLED_APPS order): with inline awards the XP is already
         # in the totals when scopes are told they changed.
         hooks.on_events_stored(publish.scopes_changed)
         receivers.connect()
+        metrics.register_metrics()

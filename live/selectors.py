@@ -1,5 +1,8 @@
-"""What the live stream sends, read from the rollups and totals through the analytics, dashboards and gamification
-selectors (the same figures the pages and the REST API show). Called by the consumers' process, never by ingestion.
+"""What the live stream sends: the figures of two catalogue metrics (live.metrics), each read here in ONE prepared
+statement because it runs for every event of a watched scope. This module is declared a hot path
+(docs/architecture.md): its statements read the rollups and totals of analytics and gamification directly, and
+tests/test_metric_parity.py holds each equal to the metric's reference, composed from those apps' selectors.
+Called by the consumers' process, never by ingestion.
 """
 
 from collections.abc import Sequence
@@ -9,9 +12,11 @@ from typing import Any
 from django.conf import settings
 
 from accounts.models import Role, User
+from analytics.selectors import average_progress
+from analytics.sql import local_day
 from classroom.models import Course, Enrollment
 from core.db import prepared_cursor
-from dashboards.selectors import percent
+from core.figures import engagement_rate, percent
 from gamification import selectors as gamification
 from gamification.levels import level_progress
 
@@ -23,7 +28,7 @@ USER_EVENTS_MAX = 50
 # the same rows the ORM selectors read for the page (gamification.selectors total_xp and streak, analytics'
 # completed item-days, the daily rollups), through the same indexes. The streak's "today" is the organisation's
 # calendar day (gamification's); a class's events today are those of its own day (its time zone, as its rollups).
-STUDENT_SNAPSHOT = """
+STUDENT_SNAPSHOT = f"""
 WITH student AS (
     SELECT u.id, u.organization_id,
            (%(now)s::timestamptz AT TIME ZONE COALESCE(o.time_zone, 'UTC'))::date AS today
@@ -32,11 +37,11 @@ WITH student AS (
 )
 SELECT
     s.today,
-    (SELECT COALESCE(json_object_agg(course_id, n), '{}') FROM (
+    (SELECT COALESCE(json_object_agg(course_id, n), '{{}}') FROM (
         SELECT m.course_id, count(*) AS n
         FROM classroom_learningitem i JOIN classroom_module m ON m.id = i.module_id
         WHERE m.course_id = ANY(%(courses)s) GROUP BY m.course_id) items),
-    (SELECT COALESCE(json_object_agg(course_id, n), '{}') FROM (
+    (SELECT COALESCE(json_object_agg(course_id, n), '{{}}') FROM (
         SELECT course_id, count(DISTINCT item_id) AS n
         FROM analytics_studentitemday
         WHERE student_id = s.id AND course_id = ANY(%(courses)s) AND kind = 'completed' GROUP BY course_id) done),
@@ -44,10 +49,10 @@ SELECT
      FROM analytics_studentdailyrollup r
      JOIN classroom_course c ON c.id = r.course_id JOIN accounts_organization o ON o.id = c.organization_id
      WHERE r.student_id = s.id AND r.course_id = ANY(%(courses)s)
-       AND r.day = (%(now)s::timestamptz AT TIME ZONE COALESCE(NULLIF(c.time_zone, ''), o.time_zone))::date),
+       AND r.day = {local_day("%(now)s::timestamptz")}),
     (SELECT COALESCE(max(xp), 0) FROM gamification_xptotal
      WHERE student_id = s.id AND organization_id = s.organization_id AND course_id IS NULL AND period = 'all'),
-    (SELECT COALESCE(array_agg(day ORDER BY day), '{}') FROM (
+    (SELECT COALESCE(array_agg(day ORDER BY day), '{{}}') FROM (
         SELECT day FROM gamification_xpaward WHERE student_id = s.id AND day <= s.today
         GROUP BY day HAVING sum(amount) >= %(min_xp)s) streak_days)
 FROM student s
@@ -74,12 +79,7 @@ def student_progress_snapshot(*, student_id: int, course_ids: Sequence[int], now
     total = sum(items.values())
     done = sum(completed.get(course_id, 0) for course_id in items)
     return {
-        "xp": level.xp,
-        "level": level.level,
-        "xp_into_level": level.xp_into_level,
-        "xp_to_next_level": level.xp_to_next_level,
-        "level_progress_percent": level.progress_percent,
-        "streak": {"current": streak.current, "longest": streak.longest, "at_risk_today": streak.at_risk},
+        **gamification.level_and_streak(level, streak),
         "overall_progress_percent": percent(done, total),
         "items_completed": done,
         "items_total": total,
@@ -99,10 +99,10 @@ def student_progress_snapshot(*, student_id: int, course_ids: Sequence[int], now
 # The class snapshot in ONE statement (it runs up to four times a second per watched class): the figures of
 # analytics.selectors.overview for today in the class's time zone and dashboards.selectors.class_progress, from the
 # same rows (enrolments, the daily rollups, completed item-days of the enrolled students).
-CLASS_SNAPSHOT = """
+CLASS_SNAPSHOT = f"""
 WITH course AS (
     SELECT c.id,
-           (%(now)s::timestamptz AT TIME ZONE COALESCE(NULLIF(c.time_zone, ''), o.time_zone))::date AS today
+           {local_day("%(now)s::timestamptz")} AS today
     FROM classroom_course c JOIN accounts_organization o ON o.id = c.organization_id
     WHERE c.id = %(course)s
 ),
@@ -117,7 +117,7 @@ SELECT
     (SELECT COALESCE(sum(r.events), 0) FROM analytics_coursedailyrollup r WHERE r.course_id = c.id AND r.day = c.today),
     (SELECT count(*) FROM classroom_learningitem i JOIN classroom_module m ON m.id = i.module_id
      WHERE m.course_id = c.id),
-    (SELECT COALESCE(array_agg(n), '{}') FROM (
+    (SELECT COALESCE(array_agg(n), '{{}}') FROM (
         SELECT count(DISTINCT d.item_id) AS n
         FROM analytics_studentitemday d JOIN enrolled e ON e.user_id = d.student_id
         WHERE d.course_id = c.id AND d.kind = 'completed' GROUP BY d.student_id) done)
@@ -134,14 +134,14 @@ def class_engagement_snapshot(*, course_id: int, now: datetime) -> dict[str, Any
     if row is None:
         raise Course.DoesNotExist(course_id)
     students_total, active, events, items, completed = row
-    # class_progress's figures: each enrolled student's percent (0 without a completion), averaged
-    progress = [percent(done, items) or 0.0 for done in completed] + [0.0] * (students_total - len(completed))
+    # each enrolled student's (items completed, items): those without a completion have none
+    completions = [(done, items) for done in completed] + [(0, items)] * (students_total - len(completed))
     return {
         "students_total": students_total,
         "active_students_today": active,
         "events_today": int(events),
-        "engagement_rate_today": round(100 * active / students_total, 1) if students_total else None,
-        "average_progress_percent": round(sum(progress) / len(progress), 1) if progress else None,
+        "engagement_rate_today": engagement_rate(active, students_total),
+        "average_progress_percent": average_progress(completions),
     }
 
 

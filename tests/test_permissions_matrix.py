@@ -67,6 +67,22 @@ def with_id(template: str, who: str | None) -> Callable[[School], str]:
     return lambda s: template.format(getattr(s, who).pk if who else MISSING_ID)
 
 
+def class_cases(name: str, path: str) -> list[Case]:
+    """An endpoint about one class, named by a required `course` in the requester's scope: staff only."""
+    return [
+        *[
+            Case(name, with_id(f"/api/v1/{path}?course={{}}", who), expect)
+            for who, expect in (
+                ("course", {"anonymous": 401, "student": 403, "teacher": 200, "admin": 200}),
+                ("other_course", {"anonymous": 401, "student": 403, "teacher": 404, "admin": 200}),
+                ("foreign_course", {"anonymous": 401, "student": 403, "teacher": 404, "admin": 404}),
+                (None, {"anonymous": 401, "student": 403, "teacher": 404, "admin": 404}),
+            )
+        ],
+        Case(name, lambda s: f"/api/v1/{path}", {"anonymous": 401, "student": 403, "teacher": 400, "admin": 400}),
+    ]
+
+
 CASES = [
     Case("me", lambda s: "/api/v1/me/", {"anonymous": 401, "student": 200, "teacher": 200, "admin": 200}),
     Case("user-list", lambda s: "/api/v1/users/", {"anonymous": 401, "student": 403, "teacher": 403, "admin": 200}),
@@ -330,20 +346,16 @@ CASES = [
     ),
     # Issue 5, the three levels of dashboard (API) and their pages.
     *student_cases("analytics-dashboard-micro", "analytics/dashboards/micro"),
-    *[
-        Case("analytics-dashboard-meso", with_id("/api/v1/analytics/dashboards/meso?course={}", who), expect)
-        for who, expect in (
-            ("course", {"anonymous": 401, "student": 403, "teacher": 200, "admin": 200}),
-            ("other_course", {"anonymous": 401, "student": 403, "teacher": 404, "admin": 200}),
-            ("foreign_course", {"anonymous": 401, "student": 403, "teacher": 404, "admin": 404}),
-            (None, {"anonymous": 401, "student": 403, "teacher": 404, "admin": 404}),
-        )
-    ],
+    *class_cases("analytics-dashboard-meso", "analytics/dashboards/meso"),
+    # Issue 12: the catalogue's list of metrics, the enrolments' figures and the live stream's snapshots.
     Case(
-        "analytics-dashboard-meso",
-        lambda s: "/api/v1/analytics/dashboards/meso",
-        {"anonymous": 401, "student": 403, "teacher": 400, "admin": 400},
+        "analytics-catalogue",
+        lambda s: "/api/v1/analytics/catalogue",
+        {"anonymous": 401, "student": 200, "teacher": 200, "admin": 200},
     ),
+    *staff_cases("analytics-enrolment-figures", "analytics/progress"),
+    *student_cases("realtime-progress-snapshot", "realtime/snapshots/progress"),
+    *class_cases("realtime-class-snapshot", "realtime/snapshots/class"),
     Case(
         "analytics-dashboard-macro",
         lambda s: "/api/v1/analytics/dashboards/macro",

@@ -9,7 +9,7 @@ from rest_framework import generics, mixins, viewsets
 from accounts.permissions import IsAdminRole
 from classroom import selectors
 from classroom.api.filters import CourseFilter, EnrollmentFilter, LearningItemFilter, UserFilter
-from classroom.api.scoping import ScopedViewMixin, scoped_get_or_404
+from classroom.api.scoping import ScopedViewMixin
 from classroom.api.serializers import (
     CourseSerializer,
     EnrollmentSerializer,
@@ -17,6 +17,7 @@ from classroom.api.serializers import (
     UserDetailSerializer,
     UserListSerializer,
 )
+from classroom.selectors import scoped_get_or_404
 
 
 @extend_schema_view(

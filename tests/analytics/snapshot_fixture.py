@@ -11,7 +11,7 @@ What it holds (NOW is Tuesday 31 March 2026, 18:00 UTC; the school is in London)
 - EMPTY (London) taught by `teacher`: s1, and no items at all;
 - s5 has no events (no XP); s1 also has an event outside any course;
 - `foreign_*`: a second organisation with its own class, student and events;
-- request metrics for the last day.
+- request metrics for the last day, of both organisations.
 """
 
 from dataclasses import dataclass, field
@@ -205,13 +205,14 @@ def build_snapshot_school(capture_on_commit: Any) -> Snapshot:
     post(foreign_student, NOW - timedelta(minutes=1), "page_view", course=foreign_course, item="lesson_foreign")
 
     buckets = [3, 2, 1, 0, 0, 1, 0, 0, 0, 0, 0]
-    for minutes_ago, method, route, count, errors in [
-        (30, "GET", "api/v1/analytics/overview", 7, 0),
-        (90, "POST", "api/v1/events/", 5, 1),
-        (600, "GET", "api/v1/courses/", 1, 0),
+    for minutes_ago, organization, method, route, count, errors in [
+        (30, london, "GET", "api/v1/analytics/overview", 7, 0),
+        (90, london, "POST", "api/v1/events/", 5, 1),
+        (600, foreign, "GET", "api/v1/courses/", 1, 0),
     ]:
         RequestMetricMinute.objects.create(
             minute=NOW - timedelta(minutes=minutes_ago),
+            organization=organization,
             method=method,
             route=route,
             count=count,

@@ -84,7 +84,15 @@ REQUESTS: list[tuple[str, str]] = [
 ]
 
 # Paths whose snapshot value may differ (fnmatch patterns over "<role> <url>.body.<key>[<index>]..."), and why.
-CORRECTIONS: dict[str, str] = {}
+CORRECTIONS: dict[str, str] = {
+    # Issue 12: a school's administrator saw every organisation's requests and learners; now only their school's
+    # (platform operators, `operator` here, still see all of it, unchanged).
+    "admin */analytics/system-metrics.body.*": "system metrics are per organisation",
+    "admin */analytics/dashboards/macro*.body.system.*": "system metrics are per organisation",
+    # Issue 12: one percentile definition (the share of the group, the student included, ranked below), as the
+    # leaderboard and the class comparison already had it; the micro peers excluded the student.
+    "* /api/v1/analytics/dashboards/micro*.body.courses[[]*[]].peers.percentile": "one percentile definition",
+}
 
 
 def normalise(value: Any, labels: dict[str, dict[int, str]], key: str | None = None) -> Any:

@@ -11,9 +11,9 @@ import pytest
 from django.utils import timezone
 
 from analytics import selectors
-from analytics.daterange import DateRange
 from analytics.services import events_ingest
 from classroom.models import Course, LearningItem, Submission
+from core.daterange import DateRange
 from tests.conftest import School, client_for
 from tests.factories import LearningItemFactory, ModuleFactory, SubmissionFactory
 

@@ -72,7 +72,9 @@ def test_requests_through_django_are_recorded_under_their_url_pattern(school: Sc
 
 
 def test_system_metrics_endpoint_and_prometheus_text(school: School, clean_redis: Any, settings: Any) -> None:
-    record(method="GET", route="test/only/<pk>/", status=200, ms=7, at=datetime.now(UTC) - timedelta(minutes=3))
+    at = datetime.now(UTC) - timedelta(minutes=3)
+    # a request of the school's (an administrator sees only their school's requests since issue 12)
+    record(method="GET", route="test/only/<pk>/", status=200, ms=7, at=at, organization_id=school.organization.pk)
     request_metrics_flush(now=datetime.now(UTC))
     answer = client_for(school.admin).get("/api/v1/analytics/system-metrics?hours=1").json()
     assert answer["requests"] >= 1 and answer["latency_ms"]["p50"] is not None

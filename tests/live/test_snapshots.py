@@ -9,12 +9,12 @@ from django.utils import timezone
 
 from accounts.api_keys import Integration
 from accounts.models import Organization
-from analytics.daterange import DateRange
 from analytics.models import StudentDailyRollup
-from analytics.selectors import overview
+from analytics.selectors import class_progress, overview
 from analytics.services import events_ingest
 from classroom.models import Course
-from dashboards.selectors import class_progress, micro
+from core.daterange import DateRange
+from dashboards.selectors import micro
 from gamification.services import xp_award
 from live.selectors import class_engagement_snapshot, student_progress_snapshot
 from tests.conftest import School

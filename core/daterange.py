@@ -1,12 +1,12 @@
-"""The one date-range object every metric selector takes: explicit `now`, time zone and interval, so the same call
-gives the same buckets in a test, an API answer, a page and a report."""
+"""The one date-range object every metric takes: explicit `now`, time zone and interval, so the same call gives the
+same buckets in a test, an API answer, a page and a report. Days are local days of `zone`: a day across a change to
+or from summer time is 23 or 25 hours long, and `start()` / `end()` are the real instants its first and last day
+begin and end."""
 
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
-
-from rest_framework.exceptions import ValidationError
 
 INTERVALS = ("day", "week", "month")
 MAX_DAYS = 366
@@ -63,18 +63,3 @@ class DateRange:
                 seen.add(bucket)
                 yield bucket
             day += timedelta(days=1)
-
-
-def parse_days(value: str | None, *, default: int, maximum: int, name: str = "days") -> int:
-    """A whole number of days (or of whatever `name` counts, e.g. hours) from a query parameter; 400 naming the
-    parameter and the allowed values otherwise."""
-    if value is None or value == "":
-        return default
-    message = f"Must be a whole number of {name} from 1 to {maximum}."
-    try:
-        days = int(value)
-    except ValueError:
-        raise ValidationError({name: [message]}) from None
-    if not 1 <= days <= maximum:
-        raise ValidationError({name: [message]})
-    return days

@@ -1,0 +1,424 @@
+"""The metrics analytics owns, registered in the catalogue (core.metrics) when the app is ready: their query
+parameters (the one request parser, core.params), what they are about and for whom, and how each is computed from
+the selectors. Served by analytics.api.catalogue; the pages answer through analytics.catalogue."""
+
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any, TypedDict
+
+from rest_framework import serializers
+
+from analytics import selectors
+from analytics.selectors.classes import CourseAnalytics
+from analytics.selectors.engagement import EngagementMetrics, EngagementTrend, Realtime
+from analytics.selectors.enrolments import EnrolmentFigures
+from analytics.selectors.progress import CourseProgress, LearningProgress, ProgressTracking
+from analytics.selectors.school import (
+    Completion,
+    ContentTrendsWithProgress,
+    ProgressFigures,
+    SchoolOverview,
+    Summary,
+    TopPerformer,
+)
+from analytics.selectors.students import Heatmap, UserAnalytics
+from analytics.selectors.system import SystemMetrics
+from classroom.selectors import visible_students
+from core.daterange import MAX_DAYS, DateRange
+from core.metrics import Audience, Cache, Metric, Scope, Subject, register
+from core.params import ChoiceParam, CountParam, DateParam, IdParam, JsonObjectParam, QuerySerializer
+
+COURSE_HELP = "Only this class (one the requester may see)."
+STUDENT_HELP = "Staff: a student they may see. Students: themselves (the default)."
+
+
+def days_param(default: int = 30, maximum: int = 365) -> CountParam:
+    return CountParam(default=default, maximum=maximum, help_text=f"1 to {maximum} days ending today.")
+
+
+class StaffDaysQuery(QuerySerializer):
+    days = days_param()
+    course = IdParam(help_text=COURSE_HELP)
+
+
+class CourseDaysQuery(QuerySerializer):
+    days = days_param()
+
+
+class CourseOnlyQuery(QuerySerializer):
+    course = IdParam(help_text=COURSE_HELP)
+
+
+class HeatmapQuery(QuerySerializer):
+    days = days_param(default=90, maximum=MAX_DAYS)
+    student = IdParam(help_text=STUDENT_HELP)
+
+
+class StudentCoursesQuery(QuerySerializer):
+    student = IdParam(help_text=STUDENT_HELP)
+    course = IdParam(help_text="Only this class of the student's.")
+
+
+class SystemQuery(QuerySerializer):
+    hours = CountParam(default=24, maximum=720, unit="hours", help_text="1 to 720 hours ending now.")
+
+
+class EngagementMetricsQuery(QuerySerializer):
+    timeframe = ChoiceParam(
+        list(selectors.ENGAGEMENT_TIMEFRAMES),
+        label="timeframe",
+        default="1d",
+        help_text="1h or 6h: the hours ending now (event store); 1d, 7d, 30d or 90d: the local days ending today "
+        "(rollups).",
+    )
+    course = IdParam(help_text=COURSE_HELP)
+
+
+TIME_RANGES = {"day": 1, "week": 7, "month": 30, "year": 365}
+# The seed documents' timeframe spelling (seed 004's dashboard?timeframe=30d&filters={}).
+DASHBOARD_TIMEFRAMES = {"1d": 1, "7d": 7, "30d": 30, "90d": 90, "1y": 365}
+
+
+class DashboardQuery(QuerySerializer):
+    time_range = ChoiceParam(
+        list(TIME_RANGES),
+        label="time range",
+        default="week",
+        help_text="The last day, week, month or year (default week).",
+    )
+    timeframe = ChoiceParam(
+        list(DASHBOARD_TIMEFRAMES),
+        label="timeframe",
+        help_text="Instead of time_range: the last 1, 7, 30, 90 or 365 days.",
+    )
+    course = IdParam(help_text=COURSE_HELP)
+    filters = JsonObjectParam({"course": IdParam()}, help_text='A JSON object: {"course": id} or {}.')
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "timeframe" in attrs and "time_range" in self.initial_data:
+            raise serializers.ValidationError({"timeframe": ["Give time_range or timeframe, not both."]})
+        named = attrs.pop("filters", {}).get("course")
+        if named is not None:
+            if attrs.get("course") is not None and attrs["course"] != named:
+                raise serializers.ValidationError({"filters": ["course: also given as the course parameter."]})
+            attrs["course"] = named
+        return attrs
+
+
+class SummaryQuery(QuerySerializer):
+    start_date = DateParam(help_text="First day (default: 29 days before end_date).")
+    end_date = DateParam(help_text="Last day (default: today).")
+    course = IdParam(help_text=COURSE_HELP)
+
+
+def last_days(scope: Scope, days: int) -> DateRange:
+    return DateRange.last_days(days, now=scope.now, zone=scope.zone)
+
+
+def with_names(viewer: Any, rows: list[Any]) -> list[Any]:
+    """Add name and public handle to rows naming a student (all within the viewer's scope already)."""
+    people = {
+        person.pk: person
+        for person in visible_students(viewer)
+        .filter(pk__in={row["student"] for row in rows})
+        .only("first_name", "last_name", "username", "public_handle")
+    }
+    for row in rows:
+        person = people.get(row["student"])
+        row["name"] = (person.get_full_name() or person.username) if person else None
+        row["handle"] = person.public_handle if person else None
+    return rows
+
+
+class Dashboard(Summary, ProgressFigures):
+    """Over the last day, week, month or year of the requester's classes."""
+
+    time_range: Annotated[str, "The time_range (or timeframe) asked for."]
+    top_performers: list[TopPerformer]
+    recent_completions: list[Completion]
+
+
+def dashboard(scope: Scope, query: dict[str, Any]) -> Dashboard:
+    time_range = query.get("timeframe") or query["time_range"]
+    days = DASHBOARD_TIMEFRAMES[time_range] if "timeframe" in query else TIME_RANGES[time_range]
+    period = last_days(scope, days)
+    totals, top = selectors.summary_and_top_performers(course_ids=scope.course_ids, period=period)
+    figures = selectors.enrolment_figures_fast(course_ids=scope.course_ids, period=period)
+    recent = selectors.recent_completions(course_ids=scope.course_ids, now=period.now)
+    return {
+        "time_range": time_range,
+        **totals,
+        "average_progress_percent": figures["average_progress_percent"],
+        "completion_rate": figures["completion_rate"],
+        "engagement_score": figures["engagement_score"],
+        "top_performers": with_names(scope.viewer, top),
+        "recent_completions": with_names(scope.viewer, recent),
+    }
+
+
+def summary(scope: Scope, query: dict[str, Any]) -> Summary:
+    end: date = query.get("end_date") or scope.now.astimezone(scope.zone).date()
+    start: date = query.get("start_date") or end - timedelta(days=29)
+    if start > end:
+        raise serializers.ValidationError({"start_date": ["Must not be after end_date."]})
+    if (end - start).days + 1 > MAX_DAYS:
+        raise serializers.ValidationError({"start_date": [f"At most {MAX_DAYS} days from start_date to end_date."]})
+    return selectors.summary(course_ids=scope.course_ids, period=DateRange(start, end, scope.zone, scope.now))
+
+
+def system_metrics(scope: Scope, query: dict[str, Any]) -> SystemMetrics:
+    organization_id = None if scope.every_organization else (scope.organization.pk if scope.organization else 0)
+    return selectors.system_metrics(hours=query["hours"], now=scope.now, organization_id=organization_id)
+
+
+class SubjectMastery(TypedDict):
+    """Per class (subject) of a student: progress, items, lessons and topics completed."""
+
+    student: int
+    as_of: datetime
+    subjects: list[CourseProgress]
+
+
+def _register() -> None:
+    staff: dict[str, Any] = {"subject": Subject.COURSES, "audience": Audience.STAFF, "owner": "analytics"}
+    student: dict[str, Any] = {"subject": Subject.STUDENT, "audience": Audience.EVERYONE, "owner": "analytics"}
+    for metric in (
+        Metric(
+            name="analytics-trends-engagement",
+            path="analytics/trends/engagement",
+            summary="Daily engagement of the requester's classes",
+            description="Daily active students, events and active minutes over the requester's classes (teachers) "
+            "or school (administrators), with the growth between the first and the last week.",
+            output=EngagementTrend,
+            query=StaffDaysQuery,
+            rows="daily",
+            compute=lambda scope, query: selectors.engagement_trend_answer(
+                course_ids=scope.course_ids, period=last_days(scope, query["days"])
+            ),
+            **staff,
+        ),
+        Metric(
+            name="analytics-realtime",
+            path="analytics/realtime",
+            summary="The last minutes of the requester's classes",
+            description="Learners active in the last 5 minutes, the 10 latest events and today's count, over the "
+            "requester's classes.",
+            output=Realtime,
+            query=CourseOnlyQuery,
+            rows="recent_activities",
+            cache=Cache.NONE,
+            compute=lambda scope, query: selectors.realtime(
+                course_ids=scope.course_ids, now=scope.now, zone=scope.zone
+            ),
+            **staff,
+        ),
+        Metric(
+            name="analytics-overview",
+            path="analytics/overview",
+            summary="Headline figures of the requester's classes",
+            description="Students (total, active), classes (total, active), events, average score, engagement and "
+            "attendance rates, assignment statistics, and the enrolments' average progress, completion rate and "
+            "engagement score, over the requester's classes for the last `days` days.",
+            output=SchoolOverview,
+            query=StaffDaysQuery,
+            compute=lambda scope, query: selectors.school_overview(
+                course_ids=scope.course_ids, period=last_days(scope, query["days"])
+            ),
+            **staff,
+        ),
+        Metric(
+            name="analytics-dashboard",
+            path="analytics/dashboard",
+            summary="Dashboard of the requester's classes",
+            description="Active learners, activities, completions, average score, average progress, completion rate "
+            "and engagement score over the last day, week, month or year (or `timeframe`), with the top performers "
+            "by XP and the latest completions, over the requester's classes.",
+            output=Dashboard,
+            query=DashboardQuery,
+            rows="top_performers",
+            compute=dashboard,
+            **staff,
+        ),
+        Metric(
+            name="analytics-summary",
+            path="analytics/summary",
+            summary="Totals between two dates",
+            description="Totals between two dates (at most 366 days): active learners, events, XP, completions, "
+            "attempts, scores.",
+            output=Summary,
+            query=SummaryQuery,
+            compute=summary,
+            **staff,
+        ),
+        Metric(
+            name="analytics-trends-content",
+            path="analytics/trends/content",
+            summary="What the requester's classes consume",
+            description="The most viewed items, completions, completion rate and average progress per class, and "
+            "items viewed and completed per day, over the requester's classes for the last `days` days.",
+            output=ContentTrendsWithProgress,
+            query=StaffDaysQuery,
+            rows="daily",
+            compute=lambda scope, query: selectors.content_trends_with_progress(
+                course_ids=scope.course_ids, period=last_days(scope, query["days"])
+            ),
+            **staff,
+        ),
+        Metric(
+            name="analytics-enrolment-figures",
+            path="analytics/progress",
+            summary="Progress and regularity of the requester's classes",
+            description="Per class and overall: actively enrolled students, their average progress, the completion "
+            "rate (every item completed) and the engagement score (0-10: the mean share of the period's days with "
+            "activity in the class).",
+            output=EnrolmentFigures,
+            query=StaffDaysQuery,
+            rows="courses",
+            compute=lambda scope, query: selectors.enrolment_figures(
+                course_ids=scope.course_ids, period=last_days(scope, query["days"])
+            ),
+            fast=lambda scope, query: selectors.enrolment_figures_fast(
+                course_ids=scope.course_ids, period=last_days(scope, query["days"])
+            ),
+            **staff,
+        ),
+        Metric(
+            name="analytics-system-metrics",
+            path="analytics/system-metrics",
+            summary="Requests, errors, latency and active learners",
+            description="Requests of the last `hours` hours from the request-metrics rollup: count, server and client "
+            "error rates, errors by status, p50/p95/p99 latency, top endpoints; and learners active meanwhile. An "
+            "administrator sees their school's; platform operators every school's.",
+            output=SystemMetrics,
+            query=SystemQuery,
+            subject=Subject.ORGANIZATION,
+            audience=Audience.ADMINISTRATORS,
+            owner="analytics",
+            rows="top_endpoints",
+            cache=Cache.NONE,
+            compute=system_metrics,
+        ),
+        Metric(
+            name="analytics-engagement-metrics",
+            path="analytics/engagement-metrics",
+            summary="Engagement metrics per timeframe",
+            description="Active users, events, page views (item views), interactions (item completions), interaction "
+            "rate (per 100 page views), sessions and their average length, and the same per class, over the "
+            "requester's classes (teachers) or school (administrators) in the timeframe. Definitions: "
+            "analytics.selectors.engagement.engagement_metrics.",
+            output=EngagementMetrics,
+            query=EngagementMetricsQuery,
+            rows="course_engagement",
+            compute=lambda scope, query: selectors.engagement_metrics(
+                course_ids=scope.course_ids, timeframe=query["timeframe"], now=scope.now, zone=scope.zone
+            ),
+            **staff,
+        ),
+        Metric(
+            name="analytics-course-analytics",
+            path="analytics/courses/<int:course>/analytics",
+            summary="One class over a period",
+            description="One class over the last `days` days: enrolment and engagement, events, completions, XP, "
+            "average score, the daily engagement trend, assignment timeliness (on time / late / missing / excused) "
+            "and the score distribution.",
+            output=CourseAnalytics,
+            query=CourseDaysQuery,
+            subject=Subject.COURSE,
+            audience=Audience.STAFF,
+            owner="analytics",
+            rows="engagement",
+            compute=lambda scope, query: selectors.course_analytics(
+                course=scope.course, period=last_days(scope, query["days"])
+            ),
+        ),
+        Metric(
+            name="analytics-learning-heatmap",
+            path="analytics/learning/heatmap",
+            summary="A student's activity per day",
+            description="One student's activity per day: events, active minutes and XP (zero-filled).",
+            output=Heatmap,
+            query=HeatmapQuery,
+            rows="heatmap",
+            compute=lambda scope, query: {
+                "student": scope.student.pk,
+                "as_of": scope.now,
+                "days": query["days"],
+                "heatmap": selectors.learning_heatmap(
+                    student_id=scope.student.pk, period=last_days(scope, query["days"])
+                ),
+            },
+            **student,
+        ),
+        Metric(
+            name="analytics-progress-tracking",
+            path="analytics/progress-tracking",
+            summary="A student's learning paths",
+            description="A student's learning paths (their courses): total, completed (every item), in progress, not "
+            "started, the completion rate, the average progress and the latest completed items.",
+            output=ProgressTracking,
+            query=StudentCoursesQuery,
+            rows="paths",
+            compute=lambda scope, query: {
+                "student": scope.student.pk,
+                "course": query.get("course"),
+                **selectors.progress_tracking(student_id=scope.student.pk, courses=scope.courses, now=scope.now),
+            },
+            **student,
+        ),
+        Metric(
+            name="analytics-learning-progress",
+            path="analytics/learning-progress",
+            summary="A student's progress per class and module",
+            description="Per course of a student (or the one named): items, lessons and modules completed, progress "
+            "per module, events, active minutes, last day with activity and average score.",
+            output=LearningProgress,
+            query=StudentCoursesQuery,
+            rows="courses",
+            compute=lambda scope, query: {
+                "student": scope.student.pk,
+                "course": query.get("course"),
+                "as_of": scope.now,
+                "courses": selectors.learning_progress(student_id=scope.student.pk, courses=scope.courses),
+            },
+            **student,
+        ),
+        Metric(
+            name="analytics-subject-mastery",
+            path="analytics/subject-mastery",
+            summary="A student's classes as subjects",
+            description="Per class (subject) of the student: progress, items and lessons completed, topics (modules) "
+            "completed.",
+            output=SubjectMastery,
+            query=StudentCoursesQuery,
+            rows="subjects",
+            compute=lambda scope, query: {
+                "student": scope.student.pk,
+                "as_of": scope.now,
+                "subjects": selectors.course_progress(student_id=scope.student.pk, courses=scope.courses),
+            },
+            **student,
+        ),
+        Metric(
+            name="analytics-user-analytics",
+            path="analytics/users/<int:student>/analytics",
+            summary="One student over a period",
+            description="One student over the last `days` days in the classes the requester shares with them: "
+            "sessions, events, active minutes, items viewed and completed, average score, XP, a daily trend and per "
+            "class the same with a class comparison. Students see only themselves, and class figures only when at "
+            "least ANALYTICS_PEER_MIN_STUDENTS students contribute.",
+            output=UserAnalytics,
+            query=CourseDaysQuery,
+            rows="daily",
+            small_group_setting="ANALYTICS_PEER_MIN_STUDENTS",
+            compute=lambda scope, query: selectors.user_analytics(
+                student_id=scope.student.pk,
+                courses=scope.courses,
+                period=last_days(scope, query["days"]),
+                peer_minimum=scope.small_group_minimum,
+            ),
+            **student,
+        ),
+    ):
+        register(metric)
+
+
+register_metrics = _register

@@ -1,0 +1,180 @@
+"""The one way query parameters are read, by API views and pages alike: a QuerySerializer per endpoint, built from
+these fields. Each field accepts exactly what it documents and answers anything else with a message naming what
+is allowed (400 with the parameter as the key):
+
+- ids and counts are ASCII digits only: `str.isdigit()` also accepts '²' and Arabic-Indic digits, which `int()`
+  then refuses (a 500) or reads as another number;
+- ids stay within PostgreSQL's bigint, dates within what Python and PostgreSQL both hold;
+- an empty value means "not given" (the default), except for choices, where it is refused;
+- a parameter the endpoint does not know is refused, with the list of those it does.
+"""
+
+import re
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import orjson
+from rest_framework import serializers
+
+ASCII_INTEGER = re.compile(r"-?[0-9]+", re.ASCII)
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+MAX_ID = 2**63 - 1  # PostgreSQL bigint
+MAX_DIGITS = 19
+
+
+def ascii_integer(value: Any) -> int | None:
+    """The integer written in `value` with ASCII digits (an optional minus sign), or None."""
+    if not isinstance(value, str) or len(value) > MAX_DIGITS + 1 or not ASCII_INTEGER.fullmatch(value):
+        return None
+    return int(value)
+
+
+class IdParam(serializers.Field):
+    """The id of a row: a positive whole number."""
+
+    default_error_messages = {"invalid": "Must be a positive integer id."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
+        if data == "":
+            return True, None
+        return super().validate_empty_values(data)
+
+    def to_internal_value(self, data: Any) -> int:
+        value = ascii_integer(data) if isinstance(data, str) else data if type(data) is int else None
+        if value is None or not 1 <= value <= MAX_ID:
+            self.fail("invalid")
+        return value
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class CountParam(serializers.Field):
+    """A whole number of days (or hours, ...) between 1 and `maximum`; `default` when not given."""
+
+    def __init__(self, *, default: int, maximum: int, unit: str = "days", **kwargs: Any) -> None:
+        self.maximum, self.unit = maximum, unit
+        super().__init__(default=default, **kwargs)
+
+    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
+        if data == "":
+            return True, self.get_default()
+        return super().validate_empty_values(data)
+
+    def to_internal_value(self, data: Any) -> int:
+        value = ascii_integer(data) if isinstance(data, str) else data if type(data) is int else None
+        if value is None or not 1 <= value <= self.maximum:
+            raise serializers.ValidationError(f"Must be a whole number of {self.unit} from 1 to {self.maximum}.")
+        return value
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class ChoiceParam(serializers.Field):
+    """One of `choices` (their order is the order the message lists them in); `label` names the thing chosen in
+    the message ("Unknown timeframe; allowed: ...")."""
+
+    def __init__(self, choices: Sequence[str], *, label: str, message: str | None = None, **kwargs: Any) -> None:
+        self.choices, self.label = list(choices), label
+        self.message = message or f"Unknown {label}; allowed: {', '.join(self.choices)}."
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str) or data not in self.choices:
+            raise serializers.ValidationError(self.message)
+        return data
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class DateParam(serializers.Field):
+    """A calendar date, YYYY-MM-DD (years 1 to 9999 are Python's; PostgreSQL holds all of them)."""
+
+    default_error_messages = {"invalid": "Not a date; use YYYY-MM-DD."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
+        if data == "":
+            return True, None
+        return super().validate_empty_values(data)
+
+    def to_internal_value(self, data: Any) -> date:
+        if not isinstance(data, str) or not ISO_DATE.fullmatch(data):
+            self.fail("invalid")
+        try:
+            return date.fromisoformat(data)
+        except ValueError:
+            self.fail("invalid")
+        raise AssertionError("unreachable")
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class QuerySerializer(serializers.Serializer):
+    """The query string of one endpoint: every field optional or defaulted, unknown parameters refused."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
+        if unknown:
+            allowed = ", ".join(sorted(self.fields)) or "none"
+            raise serializers.ValidationError({name: [f"Unknown parameter; allowed: {allowed}."] for name in unknown})
+        return super().to_internal_value(data)
+
+
+def query_of(serializer_class: type[QuerySerializer], params: Any) -> dict[str, Any]:
+    """The validated query (raises DRF's ValidationError, a 400 naming each bad parameter). `params` is a QueryDict
+    or any mapping; of a repeated parameter the last value counts."""
+    data = params.dict() if hasattr(params, "dict") else dict(params)
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+class JsonObjectParam(serializers.Field):
+    """A JSON object in one parameter (`filters={"course": 12}`), each key checked by its field in `keys`; `{}` and
+    an absent parameter are the same."""
+
+    def __init__(self, keys: dict[str, serializers.Field], **kwargs: Any) -> None:
+        self.keys = keys
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
+        if data == "":
+            return True, {}
+        return super().validate_empty_values(data)
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        try:
+            value = orjson.loads(data) if isinstance(data, str) else None
+        except orjson.JSONDecodeError:
+            value = None
+        if not isinstance(value, dict):
+            raise serializers.ValidationError('Must be a JSON object, e.g. {"course": 12}.')
+        unknown = sorted(set(value) - set(self.keys))
+        if unknown:
+            allowed = ", ".join(sorted(self.keys)) or "none"
+            raise serializers.ValidationError(f"Unknown filter {unknown[0]!r}; allowed: {allowed}.")
+        result = {}
+        for name, field in self.keys.items():
+            if name in value:
+                try:
+                    result[name] = field.run_validation(value[name])
+                except serializers.ValidationError as error:
+                    raise serializers.ValidationError(f"{name}: {' '.join(map(str, error.detail))}") from None
+        return result
+
+    def to_representation(self, value: Any) -> Any:
+        return value

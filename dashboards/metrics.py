@@ -1,0 +1,107 @@
+"""The micro, meso and macro dashboards as catalogue metrics (their pages, dashboards.views, answer through the
+same metrics)."""
+
+from typing import Any
+
+from accounts.permissions import is_administrator, is_platform_operator
+from core.daterange import DateRange
+from core.metrics import Audience, Metric, Scope, Subject, register
+from core.params import CountParam, IdParam, QuerySerializer
+from dashboards import selectors
+from dashboards.selectors import Macro, Meso, Micro
+
+DAYS_HELP = "1 to 365 days ending today (default 30)."
+
+
+class MicroQuery(QuerySerializer):
+    student = IdParam(help_text="Staff: a student they may see. Students: themselves (the default).")
+    days = CountParam(default=30, maximum=365, help_text=DAYS_HELP)
+
+
+class MesoQuery(QuerySerializer):
+    course = IdParam(help_text="Required: a class the requester may see.")
+    days = CountParam(default=30, maximum=365, help_text=DAYS_HELP)
+
+
+class MacroQuery(QuerySerializer):
+    days = CountParam(default=30, maximum=365, help_text=DAYS_HELP)
+
+
+def period_of(scope: Scope, query: dict[str, Any]) -> DateRange:
+    return DateRange.last_days(query["days"], now=scope.now, zone=scope.zone)
+
+
+def micro(scope: Scope, query: dict[str, Any]) -> Micro:
+    return selectors.micro(
+        student=scope.student, courses=scope.courses, period=period_of(scope, query), viewer=scope.viewer
+    )
+
+
+def meso(scope: Scope, query: dict[str, Any]) -> Meso:
+    return selectors.meso(course=scope.course, period=period_of(scope, query), viewer=scope.viewer)
+
+
+def macro(scope: Scope, query: dict[str, Any]) -> Macro:
+    viewer = scope.viewer
+    return selectors.macro(
+        courses=scope.courses,
+        period=period_of(scope, query),
+        include_system=is_administrator(viewer),
+        organization_id=None if is_platform_operator(viewer) else (viewer.organization_id or 0),
+    )
+
+
+def _register() -> None:
+    for metric in (
+        Metric(
+            name="analytics-dashboard-micro",
+            path="analytics/dashboards/micro",
+            summary="One student's dashboard",
+            description="One student over the last `days` days (their school's calendar): progress per class with "
+            "the class average and percentile (hidden from students below the peer minimum), activity, heatmap, "
+            "XP, level, streak, achievements and recent activity.",
+            output=Micro,
+            query=MicroQuery,
+            subject=Subject.STUDENT,
+            audience=Audience.EVERYONE,
+            owner="dashboards",
+            rows="courses",
+            small_group_setting="ANALYTICS_PEER_MIN_STUDENTS",
+            compute=micro,
+        ),
+        Metric(
+            name="analytics-dashboard-meso",
+            path="analytics/dashboards/meso",
+            summary="One class's dashboard",
+            description="One class over the last `days` days (the class's calendar): course analytics, progress "
+            "distribution, completion rate, engagement score, the students table and the week's leaderboard. For "
+            "its teachers and the school's administrators.",
+            output=Meso,
+            query=MesoQuery,
+            subject=Subject.COURSE,
+            audience=Audience.STAFF,
+            owner="dashboards",
+            rows="students",
+            compute=meso,
+        ),
+        Metric(
+            name="analytics-dashboard-macro",
+            path="analytics/dashboards/macro",
+            summary="The school's (or a teacher's classes') dashboard",
+            description="All the requester's classes (the whole school for administrators) over the last `days` "
+            "days: headline figures with the enrolments' progress, engagement trend, cross-course comparison, the "
+            "latest completions, and for administrators the last 24 hours' system metrics (of their school; every "
+            "school's for platform operators).",
+            output=Macro,
+            query=MacroQuery,
+            subject=Subject.COURSES,
+            audience=Audience.STAFF,
+            owner="dashboards",
+            rows="courses",
+            compute=macro,
+        ),
+    ):
+        register(metric)
+
+
+register_metrics = _register
