@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from accounts.models import Organization, User
+from accounts.selectors import organization_zone
 from analytics.services import events_ingest
 from classroom.models import Enrollment, LearningItem
 
@@ -44,12 +45,11 @@ class Command(BaseCommand):
         if organization is None:
             raise CommandError(f"No organisation {options['organization']!r}: run seed_demo first.")
         now = timezone.now()
-        zone = ZoneInfo(organization.time_zone)
+        zone = organization_zone(organization)
         today = now.astimezone(zone).date()
         enrolments = (
-            Enrollment.objects.filter(
-                course__organization=organization, role=Enrollment.Role.STUDENT, status=Enrollment.Status.ACTIVE
-            )
+            Enrollment.objects.active_students()
+            .filter(course__organization=organization)
             .select_related("user", "course")
             .order_by("user__username", "course__code")
         )
