@@ -27,6 +27,10 @@ class DateRange:
             raise ValueError("first must not be after last")
         if self.interval not in INTERVALS:
             raise ValueError(f"interval must be one of {INTERVALS}")
+        if self.now.utcoffset() is None:
+            # a naive `now` is no instant: its local day would be the machine's, and comparing it with start() or
+            # end() fails later, far from the cause
+            raise ValueError("now must be an aware datetime")
 
     @classmethod
     def last_days(cls, days: int, *, now: datetime, zone: ZoneInfo, interval: str = "day") -> "DateRange":
