@@ -10,19 +10,7 @@ from analytics.models import (
     StudentDailyRollup,
     StudentItemDay,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Derived or append-only data: visible to operators, changed only by the code that owns it."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from core.admin import ReadOnlyAdmin
 
 
 @admin.register(LearningEvent)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
+from celery import current_app
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
@@ -71,10 +72,10 @@ def check_celery(*, broker_ok: bool) -> CheckResult:
     if not broker_ok:
         # Asking workers over a dead broker would only wait for the connection retries to give up.
         return CheckResult(False, "broker unreachable")
-    from config.celery import app
-
     try:
-        replies = app.control.ping(timeout=CHECK_TIMEOUT_SECONDS)
+        # The project's app (config/celery.py), without core importing config: Django settings load config, which
+        # creates it, and Celery's Django fix-up makes it the default app of every thread.
+        replies = current_app.control.ping(timeout=CHECK_TIMEOUT_SECONDS)
     except Exception as exc:
         return CheckResult(False, f"ping failed: {exc.__class__.__name__}")
     if not replies:

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from analytics.admin import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin
 from gamification.models import Achievement, ScoreBonus, StudentAchievement, XpAward, XpRule, XpTotal
 
 
