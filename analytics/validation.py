@@ -20,6 +20,11 @@ from analytics.models import Action
 
 ACTIONS = frozenset(Action.values)
 MAX_METADATA_BYTES = 4096
+# Levels of objects and lists, `metadata` itself being the first: far more than any tracking vocabulary uses, and far
+# fewer than the JSON writers' limits (orjson writes at most 255, and the staged batch adds two).
+MAX_METADATA_DEPTH = 32
+# PostgreSQL text and jsonb cannot hold the NUL character (its JSON escape is refused too).
+NO_NUL = "The NUL character (\\u0000) is not allowed."
 MAX_BATCH = 500
 MAX_FUTURE = timedelta(hours=1)
 # Keys of `metadata` that fill columns (the names used by common LMS tracking APIs).
@@ -79,6 +84,8 @@ def _string(value: Any, name: str, max_length: int, errors: Errors) -> str:
         return ""
     if len(value) > max_length:
         errors.setdefault(name, []).append(f"At most {max_length} characters.")
+    if "\x00" in value:
+        errors.setdefault(name, []).append(NO_NUL)
     return value
 
 
@@ -129,7 +136,11 @@ def _time(value: Any, errors: Errors, now: datetime, horizon: timedelta | None) 
     if moment.tzinfo is None:
         errors.setdefault("timestamp", []).append("Must include a time zone (e.g. 'Z' or '+01:00').")
         return None
-    moment = moment.astimezone(UTC)
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+14:00 is a day before the first one Python knows
+        errors.setdefault("timestamp", []).append("Must lie between 0001-01-01 and 9999-12-31 in UTC.")
+        return None
     if moment > now + MAX_FUTURE:
         errors.setdefault("timestamp", []).append("More than 1 hour in the future.")
     elif horizon is not None and moment < now - horizon:
@@ -147,8 +158,7 @@ def _metadata(metadata: Any, errors: Errors) -> tuple[dict[str, Any], dict[str, 
         errors["metadata"] = ["Must be a JSON object."]
         metadata = {}
     else:
-        if len(orjson.dumps(metadata)) > MAX_METADATA_BYTES:
-            errors.setdefault("metadata", []).append(f"At most {MAX_METADATA_BYTES} bytes of JSON.")
+        _metadata_check(metadata, errors)
         if not metadata.keys().isdisjoint(METADATA_COLUMNS):
             columns = {key: metadata[key] for key in METADATA_COLUMNS if key in metadata}
             metadata = {key: value for key, value in metadata.items() if key not in columns}
@@ -169,6 +179,46 @@ def _metadata(metadata: Any, errors: Errors) -> tuple[dict[str, Any], dict[str, 
         "attempts": attempts,
     }
     return metadata, fields
+
+
+def _metadata_check(metadata: dict[str, Any], errors: Errors) -> None:
+    """Size, depth and text PostgreSQL can hold. Written once by orjson, and looked into closely only when that text
+    could hide a problem (enough brackets to be too deep, a NUL escape), so a plain object costs one dumps."""
+    try:
+        encoded: bytes | None = orjson.dumps(metadata)
+    except orjson.JSONEncodeError:  # deeper than orjson writes, or (from the fast path) a whole number beyond 64 bits
+        encoded = None
+    if encoded is None or encoded.count(b"{") + encoded.count(b"[") > MAX_METADATA_DEPTH or b"\\u0000" in encoded:
+        too_deep, has_nul = _json_shape(metadata)
+        if too_deep:
+            errors.setdefault("metadata", []).append(f"Nested at most {MAX_METADATA_DEPTH} levels deep.")
+        if has_nul:
+            errors.setdefault("metadata", []).append(f"{NO_NUL[:-1]} in its keys or text.")
+        if encoded is None and not (too_deep or has_nul):
+            errors.setdefault("metadata", []).append("Whole numbers must lie within 64 bits.")
+    if encoded is not None and len(encoded) > MAX_METADATA_BYTES:
+        errors.setdefault("metadata", []).append(f"At most {MAX_METADATA_BYTES} bytes of JSON.")
+
+
+def _json_shape(value: dict[str, Any]) -> tuple[bool, bool]:
+    """(nested deeper than MAX_METADATA_DEPTH, holds a NUL in a key or string) of a decoded JSON object. Iterative: the
+    readers accept nesting deeper than Python's recursion limit (orjson up to 1024 levels)."""
+    has_nul = False
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        node, depth = pending.pop()
+        if isinstance(node, dict):
+            if depth > MAX_METADATA_DEPTH:
+                return True, has_nul
+            has_nul = has_nul or any("\x00" in key for key in node)
+            pending.extend((inner, depth + 1) for inner in node.values())
+        elif isinstance(node, list):
+            if depth > MAX_METADATA_DEPTH:
+                return True, has_nul
+            pending.extend((inner, depth + 1) for inner in node)
+        elif isinstance(node, str) and "\x00" in node:
+            has_nul = True
+    return False, has_nul
 
 
 def validate_event(
@@ -247,7 +297,8 @@ class _FastEvent(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True)
     course: PositiveId | None = None
     item: PositiveId | None = None
     resource_type: Annotated[str, Meta(max_length=32)] | None = None
-    resource_id: Annotated[str, Meta(max_length=128)] | int | None = None
+    # Whole numbers within 64 bits: beyond them validate_event's reader (orjson) reads a float, which it refuses.
+    resource_id: Annotated[str, Meta(max_length=128)] | Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)] | None = None
     session_id: Annotated[str, Meta(max_length=64)] | None = None
     metadata: dict[str, Any] | None = None
 
@@ -264,9 +315,13 @@ def batch_decode_fast(
 ) -> list[tuple[EventIn, Any]] | None:
     """Every event of a batch body with its source (for a dead letter's payload: see payload_of), when the whole
     batch is valid and plain; otherwise None."""
+    if b"\\u0000" in body:
+        # JSON can carry the NUL character (which PostgreSQL text cannot hold) only as this escape: one search of
+        # the body instead of one per string; the item-by-item path names the field.
+        return None
     try:
         batch = _FAST_BATCH.decode(body)
-    except (msgspec.ValidationError, msgspec.DecodeError):
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):  # RecursionError: nested ~1000 deep
         return None
     checked: list[tuple[EventIn, Any]] = []
     errors: Errors = {}

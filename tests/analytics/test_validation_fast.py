@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from analytics.models import DeadLetterEvent, LearningEvent
 from analytics.services import dead_letters_replay
-from analytics.validation import MAX_BATCH, batch_decode_fast, validate_event
+from analytics.validation import MAX_BATCH, MAX_METADATA_DEPTH, batch_decode_fast, validate_event
 from tests.analytics.test_ingest_api import api_key_client, post_batch
 from tests.conftest import School, client_for
 from tests.factories import LearningItemFactory, ModuleFactory
@@ -27,6 +27,21 @@ def event(**fields: Any) -> dict[str, Any]:
     return {key: value for key, value in body.items() if value is not ...}
 
 
+def nested(depth: int) -> dict[str, Any]:
+    """Objects `depth` levels deep."""
+    value: dict[str, Any] = {"leaf": 1}
+    for _ in range(depth - 1):
+        value = {"inner": value}
+    return value
+
+
+def nested_lists(depth: int) -> list[Any]:
+    value: list[Any] = [1]
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
 VALID = [
     event(),
     event(timestamp=..., occurred_at="2026-11-25T12:30:00+01:00"),
@@ -38,6 +53,10 @@ VALID = [
     event(action="ai_feedback_rated", metadata={"rating": 5}),
     event(event_id=str(uuid4()).upper()),
     event(event_id=uuid4().hex),
+    event(metadata=nested(MAX_METADATA_DEPTH)),
+    event(metadata={"list": nested_lists(MAX_METADATA_DEPTH - 1)}),
+    event(resource_id=2**63 - 1),
+    event(resource_id=-(2**63)),
 ]
 
 # Each is refused, or accepted only by the item-by-item path; the fast path must hand the batch back.
@@ -69,7 +88,33 @@ UNUSUAL = [
     event(metadata={"attempts": "2"}),
     event(metadata={"scaled_score": 2}),
     event(colour="blue"),
+    # what PostgreSQL or the conversion to UTC cannot hold (issue 12: each answered 500 before)
+    event(metadata={"note": "a\u0000b"}),
+    event(metadata={"key\u0000": 1}),
+    event(metadata={"deep": [{"x": ["\u0000"]}]}),
+    event(resource_id="quiz\u00001"),
+    event(resource_type="\u0000"),
+    event(session_id="s\u0000"),
+    event(timestamp="0001-01-01T00:00:00+14:00"),
+    event(timestamp="9999-12-31T23:59:59-14:00"),
+    event(timestamp=..., occurred_at="0001-01-01T00:00:00+00:01"),
+    event(metadata=nested(MAX_METADATA_DEPTH + 1)),
+    event(metadata={"list": nested_lists(MAX_METADATA_DEPTH)}),
+    event(metadata=nested(250)),
+    event(resource_id=2**63),  # validate_event's reader (orjson) reads it exactly, but the fast path stops at 63 bits
 ]
+
+# Bodies only JSON text can hold (no Python writer nests this deep or writes such numbers): the fast path hands each
+# back, and validate_event, given what orjson reads, refuses it or accepts it alone.
+EVENT_TEXT = '{"event_id": "%s", "action": "quiz_submit", "timestamp": "2026-11-25T11:30:00Z", %s}'
+TEXT_ONLY = {
+    "objects 1000 deep": ('"metadata": ' + '{"a": ' * 1000 + "1" + "}" * 1000, False),
+    "lists 1000 deep": ('"metadata": {"l": ' + "[" * 999 + "1" + "]" * 999 + "}", False),
+    "objects 300 deep": ('"metadata": ' + '{"a": ' * 300 + "1" + "}" * 300, False),
+    "a whole number beyond 64 bits": ('"metadata": {"big": 123456789012345678901234567890}', True),
+    "a resource id beyond 64 bits": ('"resource_id": ' + "9" * 200, False),
+    "a backslash before u0000 (no NUL)": ('"metadata": {"path": "C:\\\\u0000"}', True),
+}
 
 
 def slow(items: list[Any], *, may_name_actor: bool = True) -> list[Any]:
@@ -106,6 +151,22 @@ def test_a_malformed_batch_is_handed_back(body: Any) -> None:
     assert fast(body) is None
 
 
+@pytest.mark.parametrize("name", list(TEXT_ONLY))
+def test_bodies_only_json_text_holds_are_handed_back(name: str) -> None:
+    # given
+    fields, accepted = TEXT_ONLY[name]
+    text = EVENT_TEXT % (uuid4(), fields)
+    body = ('{"events": [' + text + "]}").encode()
+
+    # when
+    checked = batch_decode_fast(body, now=NOW, horizon=HORIZON, may_name_actor=True)
+    event, errors = validate_event(orjson.loads(text), now=NOW, horizon=HORIZON, may_name_actor=True)
+
+    # then
+    assert checked is None
+    assert (event is not None) == accepted, errors
+
+
 def test_a_user_naming_the_actor_is_handed_back() -> None:
     assert fast({"events": [event(actor=7)]}, may_name_actor=False) is None
     own = event()
@@ -120,6 +181,7 @@ def test_random_mutations_never_make_the_two_paths_disagree() -> None:
     # given: valid events with one field replaced by a value from a pool of good and bad ones
     rng = random.Random(20261202)
     pool: list[Any] = [None, True, 0, -1, 1, 2**63, 1.5, "", "x", "2026-11-25T11:00:00Z", str(uuid4()), [], {}, "7"]
+    pool += ["\u0000", {"k": "\u0000"}, "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", nested(40)]
     fields = ["event_id", "action", "timestamp", "occurred_at", "actor", "course", "item", "resource_type"]
     fields += ["resource_id", "session_id", "metadata"]
     for _ in range(2000):
