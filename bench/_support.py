@@ -1,4 +1,4 @@
-"""Helpers shared by bench/ingest.py and bench/ingest_durability.py.
+"""Helpers shared by the benchmarks (bench/ingest.py, ingest_durability.py, dashboards.py, gamification.py, live.py).
 
 Server start/stop, ports and the environment are reused from bench/process_model.py (same settings:
 config.settings.local with DJANGO_DEBUG=false; gunicorn config.wsgi:application with 2 sync workers, in its own
@@ -12,7 +12,9 @@ import random
 import statistics
 import subprocess
 import sys
+import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -146,6 +148,40 @@ def post(connection: http.client.HTTPConnection, path: str, body: bytes, headers
     connection.request("POST", path, body=body, headers=headers)
     response = connection.getresponse()
     return response.status, response.read()
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One timed GET: its number (from 0, warm-up calls included), status and body, or the error that ended it."""
+
+    number: int
+    status: int
+    content: bytes
+    elapsed_ms: float
+    error: str | None = None
+
+
+def timed_gets(port: int, path: str, token: str, calls: int) -> Iterator[Reply]:
+    """`calls` sequential GETs of `path` with a bearer token over one http.client connection (reopened after a
+    failure), each timed from sending the request to reading the whole body. The caller skips its warm-up calls and
+    decides what counts as a success; it may stop early by leaving the loop."""
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    connection = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT_SECONDS)
+    try:
+        for number in range(calls):
+            began = time.perf_counter()
+            try:
+                connection.request("GET", path, headers=headers)
+                response = connection.getresponse()
+                content = response.read()
+            except (OSError, http.client.HTTPException) as exc:
+                connection.close()
+                yield Reply(number, 0, b"", 0.0, f"{exc.__class__.__name__}: {exc}")
+                continue
+            elapsed = (time.perf_counter() - began) * 1000
+            yield Reply(number, response.status, content, elapsed)
+    finally:
+        connection.close()
 
 
 def percentile(values: list[float], percent: int) -> float:

@@ -74,7 +74,6 @@ that answered 200, ratio_min is the smallest of the three raw/rollup ratios and 
 """
 
 import argparse
-import http.client
 import itertools
 import json
 import os
@@ -95,9 +94,7 @@ from urllib.parse import urlencode
 
 import psycopg
 from _support import (
-    HOST,
     PROJECT_DIR,
-    REQUEST_TIMEOUT_SECONDS,
     access_token,
     free_port,
     manage,
@@ -106,6 +103,7 @@ from _support import (
     server_command,
     server_environment,
     stop_on_signal,
+    timed_gets,
     wait_until_serving,
 )
 from psycopg import sql
@@ -608,31 +606,18 @@ def endpoint_url(endpoint: Endpoint, path: str, role: str, target: Target) -> st
 
 def measure(port: int, token: str, endpoint: str, role: str, url: str, repeat: int) -> Measured:
     """WARMUP_CALLS unmeasured, then `repeat` sequential GETs of one URL over one http.client connection."""
-    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
     result = Measured(endpoint, role, url)
-    connection = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT_SECONDS)
-    try:
-        for n in range(WARMUP_CALLS + repeat):
-            began = time.perf_counter()
-            try:
-                connection.request("GET", url, headers=headers)
-                response = connection.getresponse()
-                content = response.read()
-            except (OSError, http.client.HTTPException) as exc:
-                result.errors.append(f"{exc.__class__.__name__}: {exc}")
-                connection.close()
-                continue
-            elapsed = (time.perf_counter() - began) * 1000
-            if response.status != 200:
-                result.errors.append(f"HTTP {response.status}: {content[:200]!r}")
-                if len(result.errors) >= WARMUP_CALLS and not result.latencies_ms:
-                    break  # it will not start working: do not spend the repeats on it
-                continue
-            result.size = len(content)
-            if n >= WARMUP_CALLS:
-                result.latencies_ms.append(elapsed)
-    finally:
-        connection.close()
+    for reply in timed_gets(port, url, token, WARMUP_CALLS + repeat):
+        if reply.error is not None:
+            result.errors.append(reply.error)
+        elif reply.status != 200:
+            result.errors.append(f"HTTP {reply.status}: {reply.content[:200]!r}")
+            if len(result.errors) >= WARMUP_CALLS and not result.latencies_ms:
+                break  # it will not start working: do not spend the repeats on it
+        else:
+            result.size = len(reply.content)
+            if reply.number >= WARMUP_CALLS:
+                result.latencies_ms.append(reply.elapsed_ms)
     return result
 
 

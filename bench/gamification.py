@@ -38,7 +38,6 @@ setup_s is the wall time of step 1 (0 with --skip-setup).
 """
 
 import argparse
-import http.client
 import itertools
 import os
 import random
@@ -56,9 +55,7 @@ from typing import Any
 import orjson
 import psycopg
 from _support import (
-    HOST,
     PROJECT_DIR,
-    REQUEST_TIMEOUT_SECONDS,
     access_token,
     free_port,
     manage,
@@ -67,6 +64,7 @@ from _support import (
     server_command,
     server_environment,
     stop_on_signal,
+    timed_gets,
     wait_until_serving,
 )
 
@@ -399,34 +397,22 @@ def measure(
 ) -> Combination:
     """`warmup` then `count` sequential GETs of one leaderboard over one http.client connection."""
     path = f"/api/v1/gamification/leaderboard?course={course_id}&timeframe={timeframe}&limit={limit}"
-    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
     result = Combination(viewer, timeframe, limit, [], [])
-    connection = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT_SECONDS)
-    try:
-        for n in range(warmup + count):
-            began = time.perf_counter()
-            try:
-                connection.request("GET", path, headers=headers)
-                response = connection.getresponse()
-                content = response.read()
-            except (OSError, http.client.HTTPException) as exc:
-                result.errors.append(f"{exc.__class__.__name__}: {exc}")
-                connection.close()
-                continue
-            elapsed = (time.perf_counter() - began) * 1000
-            if response.status != 200:
-                result.errors.append(f"HTTP {response.status}: {content[:200]!r}")
-                continue
-            payload = orjson.loads(content)
-            problem = answer_problem(payload, limit, viewer == "student")
-            if problem:
-                result.errors.append(problem)
-                continue
-            result.rows, result.me = len(payload["rows"]), payload.get("me")
-            if n >= warmup:
-                result.latencies_ms.append(elapsed)
-    finally:
-        connection.close()
+    for reply in timed_gets(port, path, token, warmup + count):
+        if reply.error is not None:
+            result.errors.append(reply.error)
+            continue
+        if reply.status != 200:
+            result.errors.append(f"HTTP {reply.status}: {reply.content[:200]!r}")
+            continue
+        payload = orjson.loads(reply.content)
+        problem = answer_problem(payload, limit, viewer == "student")
+        if problem:
+            result.errors.append(problem)
+            continue
+        result.rows, result.me = len(payload["rows"]), payload.get("me")
+        if reply.number >= warmup:
+            result.latencies_ms.append(reply.elapsed_ms)
     if not result.latencies_ms:
         raise SystemExit(f"no successful request for {viewer} {timeframe} {limit}: {result.errors[:3]}")
     return result
