@@ -15,9 +15,8 @@ from analytics.selectors.progress import CourseProgress, LearningProgress, Progr
 from analytics.selectors.school import (
     Completion,
     ContentTrendsWithProgress,
-    ProgressFigures,
     SchoolOverview,
-    Summary,
+    SummaryWithProgress,
     TopPerformer,
 )
 from analytics.selectors.students import Heatmap, UserAnalytics
@@ -129,7 +128,7 @@ def with_names(viewer: Any, rows: list[Any]) -> list[Any]:
     return rows
 
 
-class Dashboard(Summary, ProgressFigures):
+class Dashboard(SummaryWithProgress):
     """Over the last day, week, month or year of the requester's classes."""
 
     time_range: Annotated[str, "The time_range (or timeframe) asked for."]
@@ -155,14 +154,15 @@ def dashboard(scope: Scope, query: dict[str, Any]) -> Dashboard:
     }
 
 
-def summary(scope: Scope, query: dict[str, Any]) -> Summary:
+def summary(scope: Scope, query: dict[str, Any]) -> SummaryWithProgress:
     end: date = query.get("end_date") or scope.now.astimezone(scope.zone).date()
     start: date = query.get("start_date") or end - timedelta(days=29)
     if start > end:
         raise serializers.ValidationError({"start_date": ["Must not be after end_date."]})
     if (end - start).days + 1 > MAX_DAYS:
         raise serializers.ValidationError({"start_date": [f"At most {MAX_DAYS} days from start_date to end_date."]})
-    return selectors.summary(course_ids=scope.course_ids, period=DateRange(start, end, scope.zone, scope.now))
+    period = DateRange(start, end, scope.zone, scope.now)
+    return selectors.summary_with_progress(course_ids=scope.course_ids, period=period)
 
 
 def system_metrics(scope: Scope, query: dict[str, Any]) -> SystemMetrics:
@@ -243,8 +243,9 @@ def _register() -> None:
             path="analytics/summary",
             summary="Totals between two dates",
             description="Totals between two dates (at most 366 days): active learners, events, XP, completions, "
-            "attempts, scores.",
-            output=Summary,
+            "attempts, scores; and the enrolments' average progress and completion rate (now) and engagement score "
+            "(over the dates).",
+            output=SummaryWithProgress,
             query=SummaryQuery,
             compute=summary,
             **staff,

@@ -30,6 +30,13 @@ def engagement_rate(active: int, enrolled: int) -> float | None:
     return percent(active, enrolled)
 
 
+def engagement_score(active_days: int, enrolments: int, days: int) -> float | None:
+    """How regularly enrolled students learn, from 0 to 10: their days with activity in the class out of all the
+    period's days, over every enrolment (an enrolment active on 3 of 7 days adds 4.3, an inactive one 0), times ten.
+    None without enrolments."""
+    return mean(10 * active_days, enrolments * days)
+
+
 def score_average(score_sum: float | Decimal | None, score_count: int | None) -> float | None:
     """The mean of scored events' percentages, as the rollups keep them (a sum and a count)."""
     return mean(score_sum, score_count)

@@ -51,6 +51,7 @@ from analytics.selectors.school import (
     school_overview,
     summary,
     summary_and_top_performers,
+    summary_with_progress,
     top_performers,
 )
 from analytics.selectors.students import (
@@ -102,6 +103,7 @@ __all__ = [
     "score_distribution",
     "summary",
     "summary_and_top_performers",
+    "summary_with_progress",
     "system_metrics",
     "top_performers",
     "user_analytics",

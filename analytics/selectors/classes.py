@@ -12,7 +12,7 @@ from analytics.selectors.progress import SCORE_BANDS
 from analytics.selectors.school import summary
 from classroom.models import Course, Enrollment, LearningItem, Submission
 from core.daterange import DateRange
-from core.figures import engagement_rate, minutes
+from core.figures import engagement_rate, engagement_score, minutes
 
 
 class AssignmentTimeliness(TypedDict):
@@ -169,6 +169,4 @@ def class_students(*, course: Course, period: DateRange, progress: dict[int, flo
 
 def class_engagement_score(students: list[ClassStudent], days: int) -> float | None:
     """analytics.selectors.enrolments.enrolment_figures' engagement score for one class, from its students table."""
-    if not students:
-        return None
-    return round(10 * sum(row["active_days"] for row in students) / (len(students) * days), 1)
+    return engagement_score(sum(row["active_days"] for row in students), len(students), days)

@@ -1,5 +1,6 @@
-"""Engagement over a set of classes: the daily trend, engagement metrics per timeframe, the live minutes, the
-engagement score. Who may see which classes is settled before (classroom.selectors.metric_scope); these take ids."""
+"""Engagement over a set of classes: the daily trend, engagement metrics per timeframe, the live minutes (the
+engagement score of enrolments is analytics.selectors.enrolments'). Who may see which classes is settled before
+(classroom.selectors.metric_scope); these take ids."""
 
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
@@ -10,7 +11,7 @@ from django.db.models import Count, F, Func, IntegerField, Q, QuerySet, Sum
 from django.db.models.functions import Trunc
 
 from analytics.models import COMPLETE_ACTIONS, VIEW_ACTIONS, LearningEvent, StudentDailyRollup
-from classroom.models import Course, Enrollment
+from classroom.models import Course
 from core.daterange import DateRange
 from core.figures import mean, minutes, percent
 
@@ -86,27 +87,6 @@ def engagement_trend_answer(*, course_ids: CourseIds, period: DateRange) -> Enga
         "growth_percent": growth_percent(points, "events"),
         "daily": points,
     }
-
-
-def engagement_score(*, course_ids: CourseIds, period: DateRange) -> float | None:
-    """How regularly the actively enrolled students of these classes learn, from 0 to 10: the mean, over those
-    students, of the share of the period's days on which they were active, times ten (a student active on 3 of 7
-    days adds 4.3; an inactive one 0). None without enrolled students."""
-    enrolled = Enrollment.objects.active_students().filter(course_id__in=course_ids)
-    students = enrolled.values("user_id").distinct().count()
-    if not students:
-        return None
-    active_days = (
-        StudentDailyRollup.objects.filter(
-            course_id__in=course_ids,
-            day__range=(period.first, period.last),
-            student_id__in=enrolled.values("user_id"),
-        )
-        .values("student_id", "day")
-        .distinct()
-        .count()
-    )
-    return round(10 * active_days / (students * period.days), 1)
 
 
 class RecentEvent(TypedDict):

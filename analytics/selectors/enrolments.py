@@ -8,7 +8,7 @@ declared a hot path (docs/architecture.md): its statement reads classroom's tabl
 holds the two equal over a matrix of schools.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from fractions import Fraction
 from typing import Annotated, Any, TypedDict
@@ -21,7 +21,7 @@ from analytics.models import StudentDailyRollup
 from analytics.selectors.progress import average_progress, class_completions, completion_rate
 from classroom.models import Course
 from core.daterange import DateRange
-from core.figures import percent
+from core.figures import engagement_score, percent
 
 CourseIds = Iterable[int] | QuerySet[Any]
 
@@ -57,11 +57,6 @@ class EnrolmentFigures(TypedDict):
         float | None, "0-10: the mean over enrolments of the share of the period's days with activity in that class."
     ]
     courses: list[ClassEnrolmentFigures]
-
-
-def engagement_score(active_days: int, enrolments: int, days: int) -> float | None:
-    """Active enrolment-days out of all possible, on a scale of 10."""
-    return round(10 * active_days / (enrolments * days), 1) if enrolments else None
 
 
 def _figures(period: DateRange, rows: list[dict[str, Any]], students: int) -> EnrolmentFigures:
@@ -183,18 +178,38 @@ ENROLMENT_FIGURES = sql.SQL(
 )
 
 
+# The statement's columns: id, code, title, items, enrolments, distinct students, completed items, completed
+# enrolments, active days (one row per class, and one total row whose id is NULL).
+ENROLMENT_FIGURES_COLUMNS = 9
+
+
+def enrolment_figures_statement(*, course_ids: CourseIds, period: DateRange) -> tuple[sql.Composed, list[Any]]:
+    """ENROLMENT_FIGURES for these classes and period, with its parameters: for enrolment_figures_fast, and for a
+    selector that folds the figures into a statement of its own (school.summary_with_progress) and reads its first
+    ENROLMENT_FIGURES_COLUMNS columns back with enrolment_figures_of."""
+    courses, params = Course.objects.filter(pk__in=course_ids).order_by().values("pk").query.sql_with_params()
+    return ENROLMENT_FIGURES.format(courses=sql.SQL(courses)), [*params, period.first, period.last]
+
+
 def enrolment_figures_fast(*, course_ids: CourseIds, period: DateRange) -> EnrolmentFigures:
     """enrolment_figures in one statement. Per class it returns the sum of its students' completed items, so the
     average progress is computed from the same fractions as the reference (done / items per enrolment)."""
-    courses, params = Course.objects.filter(pk__in=course_ids).order_by().values("pk").query.sql_with_params()
+    statement, params = enrolment_figures_statement(course_ids=course_ids, period=period)
     with connection.cursor() as cursor:
-        cursor.execute(ENROLMENT_FIGURES.format(courses=sql.SQL(courses)), [*params, period.first, period.last])
+        cursor.execute(statement, params)
         rows = cursor.fetchall()
+    return enrolment_figures_of(rows, period)
+
+
+def enrolment_figures_of(rows: Sequence[Sequence[Any]], period: DateRange) -> EnrolmentFigures:
+    """The answer from ENROLMENT_FIGURES' rows (their first ENROLMENT_FIGURES_COLUMNS columns)."""
     students = next((row[5] for row in rows if row[0] is None), 0)
     shares: list[tuple[Fraction, int]] = []  # per class with items: (sum of done / items, enrolments)
     classes: list[ClassEnrolmentFigures] = []
     enrolments_total = completed_total = active_total = 0
-    for pk, code, title, items, enrolments, _, done, completed, active_days in rows:
+    for pk, code, title, items, enrolments, _, done, completed, active_days in (
+        row[:ENROLMENT_FIGURES_COLUMNS] for row in rows
+    ):
         if pk is None:
             continue
         enrolments_total += enrolments

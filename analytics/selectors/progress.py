@@ -195,7 +195,7 @@ def progress_tracking(*, student_id: int, courses: QuerySet[Course], now: dateti
                 "status": path_status(total, done),
             }
         )
-    with_items = [path for path in paths if path["items_total"]]
+    shares = [(path["items_completed"], path["items_total"]) for path in paths]
     completed = sum(path["status"] == "completed" for path in paths)
     recent = (
         LearningEvent.objects.filter(
@@ -214,12 +214,10 @@ def progress_tracking(*, student_id: int, courses: QuerySet[Course], now: dateti
         "completed_paths": completed,
         "in_progress_paths": sum(path["status"] == "in_progress" for path in paths),
         "not_started_paths": sum(path["status"] == "not_started" for path in paths),
-        "completion_rate": percent(completed, len(paths)),
-        "average_progress": (
-            round(sum(100 * p["items_completed"] / p["items_total"] for p in with_items) / len(with_items), 1)
-            if with_items
-            else None
-        ),
+        # a path is a class: its completion and progress are the enrolment figures' (completion_rate and
+        # average_progress below), over the student's classes
+        "completion_rate": completion_rate(shares),
+        "average_progress": average_progress(shares),
         "paths": paths,
         "recent_completions": [
             {"completed_at": occurred_at, "action": action, "course": course_id, "item": item_id, "title": title}
