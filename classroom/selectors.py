@@ -25,6 +25,7 @@ from rest_framework.exceptions import ValidationError
 from accounts.models import Role, User
 from accounts.permissions import is_platform_operator, is_student, small_group_minimum
 from accounts.selectors import organization_zone
+from classroom.hooks import student_figures
 from classroom.models import Course, Enrollment, LearningItem, active_student_filter
 from core.metrics import Scope, Subject
 
@@ -167,7 +168,10 @@ def student_summary(*, student: User, viewer: Actor) -> dict[str, object]:
         for row in rows
     ]
     active = sum(1 for row in rows if row["status"] == Enrollment.Status.ACTIVE)
-    return {"total_enrollments": len(rows), "active_enrollments": active, "enrollments": enrollments}
+    # Figures other apps own (classroom.hooks: gamification's XP total), about the student as a whole, as their
+    # progress page and micro dashboard show them to the same viewers.
+    figures = {figure.name: figure.compute(student) for figure in student_figures()}
+    return {"total_enrollments": len(rows), "active_enrollments": active, **figures, "enrollments": enrollments}
 
 
 # --- metric scopes ----------------------------------------------------------------------------------------------
