@@ -38,9 +38,16 @@ def _unwrap(hint: Any) -> Any:
     return hint
 
 
+# The value null alone. OAS 3.0.3: `nullable` only means something beside a `type` in the same schema object, so a
+# nullable reference ({"allOf": [{"$ref": ...}], "nullable": true}) still refuses null; it is "the reference, or null".
+NULL: Schema = {"type": "object", "nullable": True, "enum": [None]}
+
+
 def _nullable(schema: Schema) -> Schema:
     if "$ref" in schema:
-        return {"allOf": [schema], "nullable": True}
+        return {"oneOf": [schema, NULL]}
+    if "type" not in schema and "oneOf" in schema:
+        return {**schema, "oneOf": [*schema["oneOf"], NULL]}
     return {**schema, "nullable": True}
 
 
