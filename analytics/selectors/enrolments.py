@@ -13,6 +13,7 @@ from datetime import date, datetime
 from fractions import Fraction
 from typing import Annotated, Any, TypedDict
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Count, QuerySet
 from psycopg import sql
@@ -183,11 +184,26 @@ ENROLMENT_FIGURES = sql.SQL(
 ENROLMENT_FIGURES_COLUMNS = 9
 
 
+# A subquery of no course. Django refuses to compile a filter that can match nothing (an empty list, a selector's
+# .none(): EmptyResultSet), which is what a teacher without classes or a school without any asks about.
+NO_COURSES = "SELECT NULL::bigint AS id WHERE false"
+
+
+def compiled_course_ids(course_ids: CourseIds) -> tuple[str, tuple[Any, ...]]:
+    """The SQL and parameters of a subquery of the ids in `course_ids` (a list or a lazy queryset), for statements
+    that take the caller's scope as a subquery."""
+    try:
+        query, params = Course.objects.filter(pk__in=course_ids).order_by().values("pk").query.sql_with_params()
+    except EmptyResultSet:
+        return NO_COURSES, ()
+    return query, tuple(params)
+
+
 def enrolment_figures_statement(*, course_ids: CourseIds, period: DateRange) -> tuple[sql.Composed, list[Any]]:
     """ENROLMENT_FIGURES for these classes and period, with its parameters: for enrolment_figures_fast, and for a
     selector that folds the figures into a statement of its own (school.summary_with_progress) and reads its first
     ENROLMENT_FIGURES_COLUMNS columns back with enrolment_figures_of."""
-    courses, params = Course.objects.filter(pk__in=course_ids).order_by().values("pk").query.sql_with_params()
+    courses, params = compiled_course_ids(course_ids)
     return ENROLMENT_FIGURES.format(courses=sql.SQL(courses)), [*params, period.first, period.last]
 
 

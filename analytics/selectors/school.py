@@ -13,6 +13,7 @@ from analytics.models import COMPLETE_ACTIONS, CourseDailyRollup, StudentDailyRo
 from analytics.selectors.enrolments import (
     ENROLMENT_FIGURES_COLUMNS,
     EnrolmentFigures,
+    compiled_course_ids,
     enrolment_figures_fast,
     enrolment_figures_of,
     enrolment_figures_statement,
@@ -104,11 +105,6 @@ SUMMARY_AND_TOP = sql.SQL(
 )
 
 
-def _compiled_courses(course_ids: CourseIds) -> tuple[str, tuple[Any, ...]]:
-    query, params = Course.objects.filter(pk__in=course_ids).order_by().values("pk").query.sql_with_params()
-    return query, tuple(params)
-
-
 SUMMARY_TOTALS = ("active_students", "events", "xp", "completed", "attempts", "score_sum", "score_count")
 
 
@@ -116,7 +112,7 @@ def summary_and_top_performers(
     *, course_ids: CourseIds, period: DateRange, limit: int = 5
 ) -> tuple[Summary, list[TopPerformer]]:
     """summary() and top_performers() of the same classes and period, from one query."""
-    courses, params = _compiled_courses(course_ids)
+    courses, params = compiled_course_ids(course_ids)
     with connection.cursor() as cursor:
         cursor.execute(SUMMARY_AND_TOP.format(courses=sql.SQL(courses)), [*params, period.first, period.last, limit])
         rows = cursor.fetchall()
@@ -177,7 +173,7 @@ class Completion(TypedDict):
 
 def recent_completions(*, course_ids: CourseIds, now: datetime, limit: int = 10) -> list[Completion]:
     """The latest completion events (of the last 7 days) in these classes."""
-    courses, course_params = _compiled_courses(course_ids)
+    courses, course_params = compiled_course_ids(course_ids)
     with connection.cursor() as cursor:
         cursor.execute(
             RECENT_COMPLETIONS.format(courses=sql.SQL(courses)),
@@ -258,7 +254,7 @@ def summary_with_progress(*, course_ids: CourseIds, period: DateRange) -> Summar
     """summary() with the average progress and completion rate of the classes' active enrolments (now: progress is
     a state, not a sum over days) and their engagement score over the period, from one query."""
     figures, figure_params = enrolment_figures_statement(course_ids=course_ids, period=period)
-    courses, course_params = _compiled_courses(course_ids)
+    courses, course_params = compiled_course_ids(course_ids)
     statement = SUMMARY_WITH_PROGRESS.format(figures=figures, totals=SUMMARY_AND_TOP.format(courses=sql.SQL(courses)))
     with connection.cursor() as cursor:
         cursor.execute(statement, [*figure_params, *course_params, period.first, period.last, 1])
