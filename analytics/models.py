@@ -52,6 +52,10 @@ COMPLETE_ACTIONS = frozenset(
     }
 )
 
+# Actions that hand in work: at an assignment or quiz, they record its submission (classroom's, through
+# classroom.services.submissions_record_from_events).
+SUBMIT_ACTIONS = frozenset({Action.QUIZ_SUBMIT, Action.ASSIGNMENT_SUBMIT})
+
 
 class Source(models.TextChoices):
     API = "api"

@@ -8,6 +8,7 @@ and the caller answers only after the transaction commits.
 
 import logging
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
@@ -21,15 +22,17 @@ from accounts.models import User
 from analytics import hooks
 from analytics.cache import answers_changed
 from analytics.models import (
+    SUBMIT_ACTIONS,
     DeadLetterEvent,
     LearningEvent,
     RollupCheckpoint,
     Source,
 )
 from analytics.partitions import forget_known_partitions, partitions_ensure
-from analytics.sql import COMPLETE_LIST, LOCAL_DAY, SCORE_PERCENT, VIEW_LIST
+from analytics.sql import COMPLETE_LIST, LOCAL_DAY, SCORE_PERCENT, SUBMIT_LIST, VIEW_LIST
 from analytics.validation import EventIn, payload_of, validate_event
 from classroom.references import ReferenceResolver
+from classroom.services import HandedIn, submissions_record_from_events
 from core.db import prepared_cursor
 
 logger = logging.getLogger(__name__)
@@ -81,8 +84,8 @@ ev AS (
            s.resource_id, s.occurred_at, %s::timestamptz, s.duration_seconds, s.score_raw, s.score_max,
            s.score_scaled, s.attempts, s.session_id, s.source, s.metadata
     FROM staging s JOIN keys USING (event_id)
-    RETURNING organization_id, actor_id, course_id, item_id, action, occurred_at, duration_seconds, attempts,
-              score_raw, score_max, score_scaled
+    RETURNING event_id, organization_id, actor_id, course_id, item_id, action, occurred_at, duration_seconds,
+              attempts, score_raw, score_max, score_scaled
 )
 """
 
@@ -215,13 +218,18 @@ SELECT 1
 """
 
 COUNTS = "SELECT (SELECT count(*) FROM keys), (SELECT count(*) FROM ev)"
+# ... and the ids of the hand-ins (submit events naming an item) it stored: those not stored were duplicates.
+COUNTS_AND_HAND_INS = (
+    COUNTS + f", ARRAY(SELECT event_id FROM ev WHERE action = ANY({SUBMIT_LIST}) AND item_id IS NOT NULL)"
+)
 
 
-def ingest_statement(*, update_rollups: bool) -> str:
+def ingest_statement(*, update_rollups: bool, hand_ins: bool = False) -> str:
     """The statement that stores a batch (its parameters: the staged JSON, then received_at) and, unless told not
-    to, their rollups."""
+    to, their rollups; with `hand_ins`, it also answers which hand-ins it stored."""
     rollups = ROLLUP_UPSERTS if update_rollups else ""
-    return f"WITH {STAGED_FROM_JSON}, {CLAIM_AND_INSERT}{', ' + rollups if rollups else ''} {COUNTS}"
+    counts = COUNTS_AND_HAND_INS if hand_ins else COUNTS
+    return f"WITH {STAGED_FROM_JSON}, {CLAIM_AND_INSERT}{', ' + rollups if rollups else ''} {counts}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,24 +292,58 @@ def events_store(
     received_at: datetime,
     source: str = Source.API,
     update_rollups: bool = True,
+    record_submissions: bool = False,
 ) -> tuple[int, int]:
     """Store events whose references are known good; return (accepted, duplicates).
 
     Runs inside the caller's transaction if there is one (the API commits before answering). Rollups are updated in
     the same statement unless `update_rollups` is False (bulk imports rebuild them afterwards, set-wise).
+
+    With `record_submissions` (the tracking API's ingestion), work handed in (a submit event at an item) also records
+    its submission, through classroom's service and in the same transaction, once per event: a duplicate records
+    nothing. Bulk importers leave it off: they write submissions from their source's own records.
     """
     if not events:
         return 0, 0
     partitions_ensure({e.event.occurred_at.date().replace(day=1) for e in events})
-    with prepared_cursor() as cursor:
-        cursor.execute(
-            ingest_statement(update_rollups=update_rollups),
-            [_staged_json(events, source), received_at],
-        )
-        claimed, inserted = cursor.fetchone() or (0, 0)
+    hand_ins = (
+        [r for r in events if r.event.action in SUBMIT_ACTIONS and r.event.item_id is not None]
+        if record_submissions
+        else []
+    )
+    # A batch without hand-ins stays one statement, in no transaction of its own.
+    with transaction.atomic() if hand_ins else nullcontext():
+        with prepared_cursor() as cursor:
+            cursor.execute(
+                ingest_statement(update_rollups=update_rollups, hand_ins=bool(hand_ins)),
+                [_staged_json(events, source), received_at],
+            )
+            claimed, inserted, *stored = cursor.fetchone() or (0, 0)
+        if stored and stored[0]:
+            _submissions_record(hand_ins, stored=set(stored[0]), received_at=received_at)
     if inserted:
         transaction.on_commit(partial(answers_changed, {resolved.organization_id for resolved in events}))
     return inserted, len(events) - claimed
+
+
+def _submissions_record(hand_ins: Sequence[ResolvedEvent], *, stored: set[Any], received_at: datetime) -> None:
+    """Record the submissions of the hand-ins just stored (`stored`: their event ids), in posted order."""
+    submissions_record_from_events(
+        handed_in=[
+            HandedIn(
+                item_id=resolved.event.item_id,  # type: ignore[arg-type]  # hand-ins name an item
+                student_id=resolved.actor_id,
+                submitted_at=resolved.event.occurred_at,
+                attempt=resolved.event.attempts,
+                score_raw=resolved.event.score_raw,
+                score_max=resolved.event.score_max,
+                score_scaled=resolved.event.score_scaled,
+            )
+            for resolved in hand_ins
+            if resolved.event.event_id in stored
+        ],
+        recorded_at=received_at,
+    )
 
 
 def _store_with_retry(
@@ -320,9 +362,9 @@ def _store_with_retry(
         try:
             if letters or connection.in_atomic_block:
                 with transaction.atomic():
-                    inserted, duplicates = events_store(events=events, received_at=received_at)
+                    inserted, duplicates = events_store(events=events, received_at=received_at, record_submissions=True)
                     return inserted, duplicates, dead_letters_store(letters=letters, received_at=received_at)
-            inserted, duplicates = events_store(events=events, received_at=received_at)
+            inserted, duplicates = events_store(events=events, received_at=received_at, record_submissions=True)
             return inserted, duplicates, 0
         except OperationalError as error:
             if "deadlock detected" not in str(error) or attempt == 2:

@@ -2,7 +2,7 @@
 ingestion and rebuild, gamification's XP award. Each is defined once here; the Python side of the same rules is
 analytics.models (VIEW_ACTIONS, COMPLETE_ACTIONS), classroom.selectors.course_zone and core.figures."""
 
-from analytics.models import COMPLETE_ACTIONS, VIEW_ACTIONS
+from analytics.models import COMPLETE_ACTIONS, SUBMIT_ACTIONS, VIEW_ACTIONS
 
 # The calendar a day is counted in, for a statement that joins the course as `c` (LEFT JOIN: events outside a
 # course) and the organisation as `o`: the course's time zone, else the organisation's (the SQL form of
@@ -23,4 +23,5 @@ SCORE_PERCENT = (
     "WHEN e.score_raw IS NOT NULL AND e.score_max IS NOT NULL THEN e.score_raw * 100 / e.score_max END"
 )
 VIEW_LIST = "ARRAY[" + ",".join(f"'{action}'" for action in sorted(VIEW_ACTIONS)) + "]::varchar[]"
+SUBMIT_LIST = "ARRAY[" + ",".join(f"'{action}'" for action in sorted(SUBMIT_ACTIONS)) + "]::varchar[]"
 COMPLETE_LIST = "ARRAY[" + ",".join(f"'{action}'" for action in sorted(COMPLETE_ACTIONS)) + "]::varchar[]"

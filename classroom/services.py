@@ -1,10 +1,13 @@
 """Writes for the teaching structure. Each checks the rules a database constraint cannot express (same
 organisation, roles that match) and leaves the rest to the named constraints in models.py."""
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.db import transaction
+import orjson
+from django.db import connection, transaction
 
 from accounts.models import Organization, Role, User
 from classroom.models import Course, Enrollment, LearningItem, LearningPath, LearningPathStep, Module, Submission
@@ -141,6 +144,146 @@ def submission_record(
         defaults={"submitted_at": submitted_at, "state": state, "score": score, "max_points": item.max_points},
     )
     return submission
+
+
+# Items whose hand-ins are submissions: what assignment timeliness counts (analytics.selectors.classes).
+GRADED_KINDS = (LearningItem.Kind.ASSIGNMENT, LearningItem.Kind.QUIZ)
+
+
+@dataclass(frozen=True, slots=True)
+class HandedIn:
+    """Work a student handed in, as a learning event reports it (analytics' ingestion passes one per newly stored
+    `quiz_submit` / `assignment_submit` event naming an item)."""
+
+    item_id: int
+    student_id: int
+    submitted_at: datetime
+    attempt: int | None = None  # None (or 0): the student's next attempt at the item
+    score_raw: Decimal | None = None
+    score_max: Decimal | None = None
+    score_scaled: Decimal | None = None  # xAPI's -1..1
+
+
+# submission_state_for's rule for handed-in work, in SQL, over the item `i` and the hand-in `w`
+# (tests/classroom/test_submissions_from_events.py holds the two equal).
+STATE_OF_HAND_IN = f"""CASE WHEN i.due_at IS NULL OR w.submitted_at <= i.due_at
+    THEN '{Submission.State.ON_TIME.value}' ELSE '{Submission.State.LATE.value}' END"""
+
+# One statement records a batch's hand-ins (%(work)s: a JSON array of HandedIn rows, with their position in the
+# batch), each as submission_record would:
+# - only a student's work at an assignment or quiz counts;
+# - the score on the item's scale: the scaled score when given, else raw out of its maximum, else a raw score that
+#   fits the item's scale (the order analytics' score percentage reads an event in); rounded to the cent and kept
+#   within 0..max_points, as the submission's constraints require (a negative mark earns no points); none for an
+#   item without points;
+# - an attempt not given is the student's next: after every attempt handed in or excused so far, and after the
+#   numbered ones and the earlier unnumbered ones of the same batch. A "missing" mark does not count, so the first
+#   hand-in takes its place (as submission_record over the mark's attempt does), and any other "missing" mark of that
+#   item and student is removed rather than left standing as a later attempt. Of two hand-ins of one attempt in a
+#   batch the later wins (recording again updates, as in submission_record).
+# Rows are upserted in key order, so two batches writing the same rows wait for each other instead of deadlocking.
+# Two batches for one student and item committing at the same moment may number the same next attempt; the later
+# then updates that attempt rather than adding one (an LMS posts one student's work in order).
+# Composed from this module's constants only; values always travel as parameters.
+SUBMISSIONS_FROM_EVENTS = f"""
+WITH handed_in AS (
+    SELECT w.position, w.item_id, w.student_id, NULLIF(w.attempt, 0) AS attempt, w.submitted_at,
+           {STATE_OF_HAND_IN} AS state, i.max_points,
+           CASE WHEN w.score_scaled IS NOT NULL THEN w.score_scaled * i.max_points
+                WHEN w.score_raw IS NOT NULL AND w.score_max > 0 THEN w.score_raw * i.max_points / w.score_max
+                WHEN w.score_max IS NULL AND w.score_raw <= i.max_points THEN w.score_raw
+           END AS points
+    FROM json_to_recordset(%(work)s::json) AS w (
+        position integer, item_id bigint, student_id bigint, attempt integer, submitted_at timestamptz,
+        score_raw numeric, score_max numeric, score_scaled numeric)
+    JOIN classroom_learningitem i ON i.id = w.item_id AND i.kind = ANY(%(graded)s::varchar[])
+    JOIN accounts_user u ON u.id = w.student_id AND u.role = %(student)s
+),
+handed_before AS (
+    SELECT s.item_id, s.student_id, max(s.attempt) AS attempt
+    FROM classroom_submission s
+    WHERE (s.item_id, s.student_id) IN (SELECT item_id, student_id FROM handed_in) AND s.state <> %(missing)s
+    GROUP BY 1, 2
+),
+numbered AS (
+    SELECT h.position, h.item_id, h.student_id, h.submitted_at, h.state, h.max_points,
+           CASE WHEN h.points IS NOT NULL THEN LEAST(GREATEST(round(h.points, 2), 0), h.max_points) END AS score,
+           COALESCE(
+               h.attempt,
+               GREATEST(b.attempt, max(h.attempt) OVER pair, 0)
+               + count(*) FILTER (WHERE h.attempt IS NULL)
+                 OVER (pair ORDER BY h.submitted_at, h.position ROWS UNBOUNDED PRECEDING)
+           ) AS attempt
+    FROM handed_in h
+    LEFT JOIN handed_before b ON b.item_id = h.item_id AND b.student_id = h.student_id
+    WINDOW pair AS (PARTITION BY h.item_id, h.student_id)
+),
+latest AS (
+    SELECT DISTINCT ON (item_id, student_id, attempt) *
+    FROM numbered
+    ORDER BY item_id, student_id, attempt, submitted_at DESC, position DESC
+),
+placeholders AS (
+    DELETE FROM classroom_submission s
+    WHERE s.state = %(missing)s
+      AND (s.item_id, s.student_id) IN (SELECT item_id, student_id FROM latest)
+      AND (s.item_id, s.student_id, s.attempt) NOT IN (SELECT item_id, student_id, attempt FROM latest)
+    RETURNING 1
+),
+recorded AS (
+    INSERT INTO classroom_submission AS t (
+        created_at, updated_at, item_id, student_id, attempt, submitted_at, state, score, max_points)
+    SELECT %(at)s, %(at)s, item_id, student_id, attempt, submitted_at, state, score, max_points
+    FROM latest
+    ORDER BY item_id, student_id, attempt
+    ON CONFLICT ON CONSTRAINT classroom_submission_attempt_unique DO UPDATE SET
+        updated_at = EXCLUDED.updated_at, submitted_at = EXCLUDED.submitted_at, state = EXCLUDED.state,
+        score = EXCLUDED.score, max_points = EXCLUDED.max_points
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM recorded), (SELECT count(*) FROM placeholders)
+"""  # noqa: S608
+
+
+def submissions_record_from_events(*, handed_in: Sequence[HandedIn], recorded_at: datetime) -> int:
+    """Record work handed in as learning events report it, in the caller's transaction (the one storing the
+    events), as submission_record would record each: the attempt (given, else the next), submitted_at, the score on
+    the item's scale, on time or late against the item's due time (SUBMISSIONS_FROM_EVENTS says how). Work at an
+    item that is not an assignment or quiz, or by someone who is not a student, is left out. Returns how many
+    submissions were written.
+
+    One statement for the whole batch: ingestion calls this for every batch holding hand-ins. The caller passes each
+    event once (only those it newly stored), which is what makes a repeated event change nothing.
+    """
+    if not handed_in:
+        return 0
+    rows = [
+        {
+            "position": position,
+            "item_id": work.item_id,
+            "student_id": work.student_id,
+            "attempt": work.attempt,
+            "submitted_at": work.submitted_at,
+            "score_raw": work.score_raw,
+            "score_max": work.score_max,
+            "score_scaled": work.score_scaled,
+        }
+        for position, work in enumerate(handed_in)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            SUBMISSIONS_FROM_EVENTS,
+            {
+                # Decimals as strings: PostgreSQL reads them into numeric exactly.
+                "work": orjson.dumps(rows, default=str).decode(),
+                "graded": [kind.value for kind in GRADED_KINDS],
+                "student": Role.STUDENT.value,
+                "missing": Submission.State.MISSING.value,
+                "at": recorded_at,
+            },
+        )
+        recorded, _ = cursor.fetchone() or (0, 0)
+    return int(recorded)
 
 
 @transaction.atomic

@@ -92,6 +92,20 @@ CORRECTIONS: dict[str, str] = {
     # Issue 12: one percentile definition (the share of the group, the student included, ranked below), as the
     # leaderboard and the class comparison already had it; the micro peers excluded the student.
     "* /api/v1/analytics/dashboards/micro*.body.courses[[]*[]].peers.percentile": "one percentile definition",
+    # Issue 12: submit events record their submissions, as work entered in admin always did: the fixture's
+    # quiz_submit events (quiz1 by s1 on time and s2 late, quiz2 by s1) now count as handed in, not missing. The new
+    # figures are asserted in tests/analytics/test_submissions_from_events.py.
+    **dict.fromkeys(
+        [
+            "* /api/v1/analytics/courses/*/analytics*.body.assignment_timeliness.*",
+            "* /api/v1/analytics/courses/*/analytics*.body.score_distribution[[]*[]].submissions",
+            "* /api/v1/analytics/dashboards/meso*.body.assignment_timeliness.*",
+            "* /api/v1/analytics/dashboards/meso*.body.score_distribution[[]*[]].submissions",
+            "* /api/v1/analytics/dashboards/macro*.body.assignments.*",
+            "* /api/v1/analytics/overview*.body.assignments.*",
+        ],
+        "submit events record submissions",
+    ),
 }
 
 
