@@ -19,9 +19,10 @@ def wait_until_answering(url: str, process: "subprocess.Popen[Any]", seconds: fl
     deadline = time.monotonic() + seconds
     while True:
         try:
-            requests.get(url, timeout=2)
+            requests.get(url, timeout=10)
             return
-        except requests.ConnectionError:
+        # a first answer can be slow on a busy machine (the app loads on the first request): keep waiting
+        except (requests.ConnectionError, requests.Timeout):
             if time.monotonic() > deadline or process.poll() is not None:
                 raise
             time.sleep(0.2)
