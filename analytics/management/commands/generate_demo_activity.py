@@ -117,6 +117,10 @@ class Command(BaseCommand):
             add(start, item, duration=rng.randint(60, 60 * minutes))
             if rng.random() < 0.6:
                 if finish in ("quiz_submit", "assignment_submit"):
+                    # Handed in only before the due time (a hand-in records its submission, and the student's last
+                    # one counts: later ones would turn the demo's timeliness late); seed_demo gives the late ones.
+                    if item.due_at is not None and moment > item.due_at:
+                        continue
                     maximum = int(item.max_points or 10)
                     score = min(maximum, max(0, round(rng.gauss(0.72, 0.18) * maximum)))
                     add(finish, item, duration=rng.randint(120, 900), score=score, max_score=maximum, attempts=1)
