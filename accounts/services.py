@@ -1,5 +1,7 @@
 """Writes for organisations and people."""
 
+from collections.abc import Sequence
+
 from django.db import transaction
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
@@ -43,6 +45,23 @@ def user_create(
     user.full_clean(exclude=["password"])
     user.save()
     return user
+
+
+def organization_get_or_create(*, slug: str, name: str, time_zone: str) -> Organization:
+    """The organisation with `slug`, created with `name` and `time_zone` if there is none (importers)."""
+    organization, _ = Organization.objects.get_or_create(slug=slug, defaults={"name": name, "time_zone": time_zone})
+    return organization
+
+
+# Rows per INSERT of a bulk import: large enough to amortise the round trip, small enough for one statement's memory.
+IMPORT_BATCH = 5_000
+
+
+def users_import(*, users: Sequence[User]) -> None:
+    """Bulk-create accounts an importer built (keyed by username, e.g. OULAD's pseudonymous `oulad-<id>`): no
+    per-row validation, and a row whose username or random public handle is taken already is skipped, so the
+    importer reads back what exists and creates the rest again (with new handles)."""
+    User.objects.bulk_create(users, batch_size=IMPORT_BATCH, ignore_conflicts=True)
 
 
 def refresh_token_revoke(*, user: User, token: str) -> None:

@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TypeVar
 
 import orjson
 from django.db import connection, transaction
@@ -284,6 +285,21 @@ def submissions_record_from_events(*, handed_in: Sequence[HandedIn], recorded_at
         )
         recorded, _ = cursor.fetchone() or (0, 0)
     return int(recorded)
+
+
+# Rows per INSERT of a bulk import: large enough to amortise the round trip, small enough for one statement's memory.
+IMPORT_BATCH = 5_000
+
+ImportedRow = TypeVar("ImportedRow", Course, Module, LearningItem, Enrollment, Submission)
+
+
+def rows_import(*, rows: Sequence[ImportedRow]) -> None:
+    """Bulk-create teaching rows an importer built from a keyed source (OULAD: courses, modules and items by their
+    external ids, submissions by (item, student, attempt), ended enrolments): no per-row validation, and a row
+    that exists already (by its unique keys) is left as it is, so re-running an import adds only what is missing.
+    Rows of one model per call; the importer reads back the ids it needs."""
+    if rows:
+        type(rows[0]).objects.bulk_create(rows, batch_size=IMPORT_BATCH, ignore_conflicts=True)
 
 
 @transaction.atomic

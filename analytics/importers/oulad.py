@@ -33,10 +33,12 @@ from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 
 from accounts.models import Organization, Role, User
+from accounts.services import organization_get_or_create, users_import
 from analytics.models import Action, LearningEvent, Source
 from analytics.services import ResolvedEvent, events_store, rollups_rebuild
 from analytics.validation import EventIn
 from classroom.models import Course, Enrollment, LearningItem, Module, Submission
+from classroom.services import rows_import
 
 ATTRIBUTION = (
     "Contains data from the Open University Learning Analytics Dataset (OULAD), CC BY 4.0: Kuzilek J., Hlosta M., "
@@ -52,7 +54,6 @@ MAX_POINTS = Decimal(100)
 # Events per events_store call, each its own transaction: large enough that per-statement overhead vanishes, small
 # enough that a transaction stays short and the Python-side batch stays a few tens of MB.
 EVENT_CHUNK = 25_000
-BULK_BATCH = 5_000
 
 LESSON_SITES = frozenset({"oucontent", "page", "subpage", "htmlactivity"})
 ASSESSMENT_KINDS = {
@@ -179,10 +180,7 @@ def _counts(organization: Organization) -> dict[str, int]:
 
 
 def organization_for_oulad() -> Organization:
-    organization, _ = Organization.objects.get_or_create(
-        slug=ORGANIZATION_SLUG, defaults={"name": ORGANIZATION_NAME, "time_zone": "Europe/London"}
-    )
-    return organization
+    return organization_get_or_create(slug=ORGANIZATION_SLUG, name=ORGANIZATION_NAME, time_zone="Europe/London")
 
 
 def _presentations(
@@ -201,8 +199,8 @@ def _presentations(
 def _import_courses(
     organization: Organization, selected: dict[tuple[str, str], Presentation]
 ) -> dict[tuple[str, str], Course]:
-    Course.objects.bulk_create(
-        [
+    rows_import(
+        rows=[
             Course(
                 organization=organization,
                 title=f"OULAD {p.module} {p.presentation}",
@@ -215,8 +213,7 @@ def _import_courses(
                 external_id=p.code,
             )
             for p in selected.values()
-        ],
-        ignore_conflicts=True,
+        ]
     )
     by_code = {
         course.external_id: course
@@ -257,8 +254,8 @@ def _import_structure(
 
     weeks: set[tuple[tuple[str, str], int]] = {((m, p), week or 0) for m, p, _, _, week in sites}
     weeks |= {((m, p), assessment_week(offset)) for m, p, _, _, offset, _ in assessments}
-    Module.objects.bulk_create(
-        [
+    rows_import(
+        rows=[
             Module(
                 course=courses[key],
                 title=week_title(week),
@@ -267,8 +264,7 @@ def _import_structure(
                 external_id=f"{selected[key].code}-week-{week}",
             )
             for key, week in sorted(weeks)
-        ],
-        ignore_conflicts=True,
+        ]
     )
     course_keys = {course.pk: key for key, course in courses.items()}
     module_ids = {
@@ -302,7 +298,7 @@ def _import_structure(
         )
         for m, p, assessment, kind, offset, weight in assessments
     ]
-    LearningItem.objects.bulk_create(items, batch_size=BULK_BATCH, ignore_conflicts=True)
+    rows_import(rows=items)
 
     stored = LearningItem.objects.filter(module__course__in=courses.values(), external_source=SOURCE).values_list(
         "id", "external_id", "kind", "due_at", "module__course_id"
@@ -330,13 +326,11 @@ def _import_students(organization: Organization, student_ids: set[int]) -> dict[
             break
         # ignore_conflicts also skips an account whose random public handle collided with an existing one; the
         # next round creates it again with a new handle.
-        User.objects.bulk_create(
-            [
+        users_import(
+            users=[
                 User(username=f"{prefix}{student}", organization=organization, role=Role.STUDENT, password=unusable)
                 for student in wanted
-            ],
-            batch_size=BULK_BATCH,
-            ignore_conflicts=True,
+            ]
         )
         users = {
             int(username.removeprefix(prefix)): pk
@@ -382,7 +376,7 @@ def _import_enrollments(
                 ended_at=ended_at,
             )
         )
-    Enrollment.objects.bulk_create(new, batch_size=BULK_BATCH)
+    rows_import(rows=new)
 
 
 class EventWriter:
@@ -464,7 +458,7 @@ def _import_submissions(
         )
         day = presentation.start + timedelta(days=int(offset))
         writer.note_days(day, day)
-    Submission.objects.bulk_create(submissions, batch_size=BULK_BATCH, ignore_conflicts=True)
+    rows_import(rows=submissions)
     writer.flush()
 
 
