@@ -21,6 +21,7 @@ ASCII_INTEGER = re.compile(r"-?[0-9]+", re.ASCII)
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 MAX_ID = 2**63 - 1  # PostgreSQL bigint
 MAX_DIGITS = 19
+REFUSED = object()  # Param.blank(): an empty value is refused like any other bad value
 
 
 def ascii_integer(value: Any) -> int | None:
@@ -30,19 +31,31 @@ def ascii_integer(value: Any) -> int | None:
     return int(value)
 
 
-class IdParam(serializers.Field):
-    """The id of a row: a positive whole number."""
-
-    default_error_messages = {"invalid": "Must be a positive integer id."}
+class Param(serializers.Field):
+    """A query parameter: optional unless told otherwise; an empty value means `blank()`, as if not given (a
+    subclass may refuse it instead), and a validated value is its own representation."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
         super().__init__(**kwargs)
 
+    def blank(self) -> Any:
+        """What an empty value stands for (REFUSED: it is checked like any other value, and refused)."""
+        return None
+
     def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
-        if data == "":
-            return True, None
+        if data == "" and (blank := self.blank()) is not REFUSED:
+            return True, blank
         return super().validate_empty_values(data)
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class IdParam(Param):
+    """The id of a row: a positive whole number."""
+
+    default_error_messages = {"invalid": "Must be a positive integer id."}
 
     def to_internal_value(self, data: Any) -> int:
         value = ascii_integer(data) if isinstance(data, str) else data if type(data) is int else None
@@ -50,21 +63,16 @@ class IdParam(serializers.Field):
             self.fail("invalid")
         return value
 
-    def to_representation(self, value: Any) -> Any:
-        return value
 
-
-class CountParam(serializers.Field):
+class CountParam(Param):
     """A whole number of days (or hours, ...) between 1 and `maximum`; `default` when not given."""
 
     def __init__(self, *, default: int, maximum: int, unit: str = "days", **kwargs: Any) -> None:
         self.maximum, self.unit = maximum, unit
         super().__init__(default=default, **kwargs)
 
-    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
-        if data == "":
-            return True, self.get_default()
-        return super().validate_empty_values(data)
+    def blank(self) -> Any:
+        return self.get_default()
 
     def to_internal_value(self, data: Any) -> int:
         value = ascii_integer(data) if isinstance(data, str) else data if type(data) is int else None
@@ -72,42 +80,29 @@ class CountParam(serializers.Field):
             raise serializers.ValidationError(f"Must be a whole number of {self.unit} from 1 to {self.maximum}.")
         return value
 
-    def to_representation(self, value: Any) -> Any:
-        return value
 
-
-class ChoiceParam(serializers.Field):
+class ChoiceParam(Param):
     """One of `choices` (their order is the order the message lists them in); `label` names the thing chosen in
-    the message ("Unknown timeframe; allowed: ...")."""
+    the message ("Unknown timeframe; allowed: ..."). An empty value is refused: it is no choice."""
 
     def __init__(self, choices: Sequence[str], *, label: str, message: str | None = None, **kwargs: Any) -> None:
         self.choices, self.label = list(choices), label
         self.message = message or f"Unknown {label}; allowed: {', '.join(self.choices)}."
-        kwargs.setdefault("required", False)
         super().__init__(**kwargs)
+
+    def blank(self) -> Any:
+        return REFUSED
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str) or data not in self.choices:
             raise serializers.ValidationError(self.message)
         return data
 
-    def to_representation(self, value: Any) -> Any:
-        return value
 
-
-class DateParam(serializers.Field):
+class DateParam(Param):
     """A calendar date, YYYY-MM-DD (years 1 to 9999 are Python's; PostgreSQL holds all of them)."""
 
     default_error_messages = {"invalid": "Not a date; use YYYY-MM-DD."}
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("required", False)
-        super().__init__(**kwargs)
-
-    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
-        if data == "":
-            return True, None
-        return super().validate_empty_values(data)
 
     def to_internal_value(self, data: Any) -> date:
         if not isinstance(data, str) or not ISO_DATE.fullmatch(data):
@@ -117,9 +112,6 @@ class DateParam(serializers.Field):
         except ValueError:
             self.fail("invalid")
         raise AssertionError("unreachable")
-
-    def to_representation(self, value: Any) -> Any:
-        return value
 
 
 class QuerySerializer(serializers.Serializer):
@@ -142,19 +134,16 @@ def query_of(serializer_class: type[QuerySerializer], params: Any) -> dict[str, 
     return dict(serializer.validated_data)
 
 
-class JsonObjectParam(serializers.Field):
+class JsonObjectParam(Param):
     """A JSON object in one parameter (`filters={"course": 12}`), each key checked by its field in `keys`; `{}` and
     an absent parameter are the same."""
 
     def __init__(self, keys: dict[str, serializers.Field], **kwargs: Any) -> None:
         self.keys = keys
-        kwargs.setdefault("required", False)
         super().__init__(**kwargs)
 
-    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
-        if data == "":
-            return True, {}
-        return super().validate_empty_values(data)
+    def blank(self) -> Any:
+        return {}
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         try:
@@ -175,6 +164,3 @@ class JsonObjectParam(serializers.Field):
                 except serializers.ValidationError as error:
                     raise serializers.ValidationError(f"{name}: {' '.join(map(str, error.detail))}") from None
         return result
-
-    def to_representation(self, value: Any) -> Any:
-        return value
