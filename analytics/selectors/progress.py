@@ -57,6 +57,17 @@ class CourseModuleProgress(CourseProgress):
     modules: list[ModuleProgress]
 
 
+# The counts of a class's progress before any item is counted.
+NOTHING_COMPLETED = {
+    "items_total": 0,
+    "items_completed": 0,
+    "lessons_total": 0,
+    "lessons_completed": 0,
+    "topics_total": 0,
+    "topics_completed": 0,
+}
+
+
 def _item_progress(
     *, student_id: int, courses: QuerySet[Course], completed_items: set[int] | None = None
 ) -> list[CourseModuleProgress]:
@@ -80,19 +91,7 @@ def _item_progress(
         )
     ):
         row = per_course.setdefault(
-            course_id,
-            {
-                "course": course_id,
-                "code": code,
-                "title": title,
-                "items_total": 0,
-                "items_completed": 0,
-                "lessons_total": 0,
-                "lessons_completed": 0,
-                "topics_total": 0,
-                "topics_completed": 0,
-                "modules": {},
-            },
+            course_id, {"course": course_id, "code": code, "title": title, **NOTHING_COMPLETED, "modules": {}}
         )
         done = item_id in completed
         row["items_total"] += 1
@@ -259,17 +258,8 @@ def learning_progress(*, student_id: int, courses: QuerySet[Course]) -> list[Lea
     answer: list[LearningProgressCourse] = []
     for course_id, code, title in courses.order_by("code").values_list("pk", "code", "title"):
         row: dict[str, Any] = dict(progress.get(course_id) or {})
-        if not row:
-            row = {
-                "items_total": 0,
-                "items_completed": 0,
-                "lessons_total": 0,
-                "lessons_completed": 0,
-                "topics_total": 0,
-                "topics_completed": 0,
-                "progress_percent": None,
-                "modules": [],
-            }
+        if not row:  # a class without items
+            row = {**NOTHING_COMPLETED, "progress_percent": None, "modules": []}
         done = activity.get(course_id, {})
         answer.append(
             {
