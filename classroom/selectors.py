@@ -222,27 +222,27 @@ def metric_scope(
     }
     course_id = query.get("course")
     if subject == Subject.COURSES:
-        courses = visible_courses(viewer)
-        if course_id is not None:
-            courses = courses.filter(pk=scoped_get_or_404(courses, course_id).pk)
-        return Scope(
-            **common,
-            zone=organization_zone(viewer.organization),
-            courses=courses,
-            course_ids=courses.values_list("pk", flat=True),
-        )
+        named = scoped_get_or_404(visible_courses(viewer), course_id).pk if course_id is not None else None
+
+        def courses() -> QuerySet[Course]:
+            visible = visible_courses(viewer)
+            return visible if named is None else visible.filter(pk=named)
+
+        return Scope(**common, zone=organization_zone(viewer.organization), courses_query=courses)
     if subject == Subject.COURSE:
         if course_id is None:
             raise ValidationError({"course": ["Required: the id of a class you may see."]})
         course = cast(Course, scoped_get_or_404(visible_courses(viewer).select_related("organization"), course_id))
-        return Scope(**common, zone=course_zone(course), course=course, course_ids=[course.pk])
+        return Scope(**common, zone=course_zone(course), course=course, fixed_course_ids=(course.pk,))
     if subject == Subject.STUDENT:
         student = student_in_scope(viewer, query.get("student"))
+        # a class named must be one of the student's the viewer may see (404 now); otherwise all of them, when asked
+        named_course = student_courses(viewer, student, course_id) if course_id is not None else None
         return Scope(
             **common,
             zone=organization_zone(student.organization),
             student=student,
-            courses=student_courses(viewer, student, course_id),
+            courses_query=lambda: named_course if named_course is not None else courses_in_common(viewer, student),
         )
     if subject == Subject.RANKING:
         if course_id is not None:

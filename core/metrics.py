@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from functools import cached_property
 from typing import Any, get_args, get_type_hints
 from zoneinfo import ZoneInfo
 
@@ -53,20 +54,34 @@ class Cache(StrEnum):
 @dataclass(frozen=True)
 class Scope:
     """Who asks and what the answer may cover, resolved once (classroom.selectors.metric_scope) before any figure
-    is computed. Querysets here are lazy: they reach the metric's queries as subqueries."""
+    is computed. The permission checks (404s) are done when it is made; the classes in scope are a queryset built
+    on first use (`courses`, `course_ids`), which reaches the metric's queries as a subquery: an answer served from
+    the cache never builds it."""
 
     viewer: Any
     subject: Subject
     now: datetime
     zone: ZoneInfo
-    course_ids: Any = None  # COURSES: the classes in scope, a lazy queryset of ids
     course: Any = None  # COURSE: the class; RANKING: the class named, if any
     student: Any = None  # STUDENT: the student
-    courses: Any = None  # COURSES: the classes in scope; STUDENT: the student's that the viewer may also see
     organization: Any = None  # ORGANIZATION / RANKING: the viewer's (or the ranked class's) school
     every_organization: bool = False  # ORGANIZATION: a platform operator's figures cover every school
     viewer_is_student: bool = False
     small_group_minimum: int = 0  # the least group whose aggregates the viewer may see (0: any, for staff)
+    # COURSES: the classes in scope; STUDENT: the student's that the viewer may also see (a queryset, when asked for)
+    courses_query: Callable[[], Any] | None = field(default=None, repr=False, compare=False)
+    fixed_course_ids: tuple[int, ...] | None = None  # COURSE: the one class's id
+
+    @cached_property
+    def courses(self) -> Any:
+        return None if self.courses_query is None else self.courses_query()
+
+    @cached_property
+    def course_ids(self) -> Any:
+        """The ids of the classes in scope: a lazy queryset (COURSES) or a list (COURSE)."""
+        if self.fixed_course_ids is not None:
+            return list(self.fixed_course_ids)
+        return None if self.courses is None else self.courses.values_list("pk", flat=True)
 
 
 Compute = Callable[[Scope, dict[str, Any]], Any]
