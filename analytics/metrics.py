@@ -262,6 +262,9 @@ def _register() -> None:
             compute=lambda scope, query: selectors.content_trends_with_progress(
                 course_ids=scope.course_ids, period=last_days(scope, query["days"])
             ),
+            fast=lambda scope, query: selectors.content_trends_with_progress(
+                course_ids=scope.course_ids, period=last_days(scope, query["days"]), fast=True
+            ),
             **staff,
         ),
         Metric(

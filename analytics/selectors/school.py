@@ -236,15 +236,20 @@ class SummaryWithProgress(Summary, ProgressFigures):
     (over the period)."""
 
 
-# summary()'s totals beside the enrolment figures of the same classes, in one statement: each of the enrolment
-# figures' rows (one per class, one total) carries SUMMARY_AND_TOP's first row (whose window sums are the period's
-# totals, whoever tops the list; none without activity, hence the LEFT JOIN). The summary endpoint thereby answers
-# its progress figures without a second query. `{figures}` and `{totals}` are the two statements as their own
-# selectors compose them.
+# summary()'s totals (the same aggregate over the student-day rollups, as SQL) beside the enrolment figures of the
+# same classes, in one statement: each of the enrolment figures' rows (one per class, one total) carries the one row
+# of totals. The summary endpoint thereby answers its progress figures without a second query. A plain aggregate,
+# not SUMMARY_AND_TOP's window sums over per-student groups, which take twice as long when no top list is wanted.
+# `{figures}` is the enrolment figures' statement as its selector composes it; `{courses}` the caller's scope.
 SUMMARY_WITH_PROGRESS = sql.SQL(
     """
     SELECT figures.*, totals.*
-    FROM ({figures}) AS figures LEFT JOIN ({totals}) AS totals ON true
+    FROM ({figures}) AS figures CROSS JOIN (
+        SELECT count(DISTINCT student_id), sum(events)::bigint, sum(xp)::bigint, sum(items_completed)::bigint,
+               sum(attempts)::bigint, sum(score_sum), sum(score_count)::bigint
+        FROM analytics_studentdailyrollup
+        WHERE course_id IN ({courses}) AND day BETWEEN %s AND %s
+    ) AS totals
     ORDER BY figures.code
     """
 )
@@ -255,12 +260,12 @@ def summary_with_progress(*, course_ids: CourseIds, period: DateRange) -> Summar
     a state, not a sum over days) and their engagement score over the period, from one query."""
     figures, figure_params = enrolment_figures_statement(course_ids=course_ids, period=period)
     courses, course_params = compiled_course_ids(course_ids)
-    statement = SUMMARY_WITH_PROGRESS.format(figures=figures, totals=SUMMARY_AND_TOP.format(courses=sql.SQL(courses)))
+    statement = SUMMARY_WITH_PROGRESS.format(figures=figures, courses=sql.SQL(courses))
     with connection.cursor() as cursor:
-        cursor.execute(statement, [*figure_params, *course_params, period.first, period.last, 1])
+        cursor.execute(statement, [*figure_params, *course_params, period.first, period.last])
         rows = cursor.fetchall()
-    # SUMMARY_AND_TOP's columns follow the figures': student, xp, events, then the totals
-    totals = dict(zip(SUMMARY_TOTALS, rows[0][ENROLMENT_FIGURES_COLUMNS + 3 :], strict=True))
+    # the totals follow the figures' columns
+    totals = dict(zip(SUMMARY_TOTALS, rows[0][ENROLMENT_FIGURES_COLUMNS:], strict=True))
     return {**_summary(period, totals), **progress_figures(enrolment_figures_of(rows, period))}
 
 
@@ -375,12 +380,12 @@ def content_trends(*, course_ids: CourseIds, period: DateRange, limit: int = 10)
     return _content_trends(ids=ids, period=period, limit=limit)
 
 
-def _content_trends(*, ids: list[int], period: DateRange, limit: int) -> ContentTrends:
-    """content_trends of these classes (ids ordered by code)."""
-    # The title comes with the rows, grouped by (item, title) over a hash join with the items: no query of its
-    # own. (A correlated subquery for it would be grouped by too, and so evaluated for every item-day row: 40x
-    # slower at 10 M events.)
-    top = list(
+def most_viewed(*, ids: list[int], period: DateRange, limit: int) -> list[ViewedItem]:
+    """The `limit` items of these classes viewed most in the period (distinct learners per day, summed), with their
+    titles: the reference (ORM) form of most_viewed_fast."""
+    # The title comes with the rows (grouped by item and title): a correlated subquery for it would be grouped by
+    # too, and so evaluated for every item-day row.
+    top = (
         StudentItemDay.objects.filter(
             day__range=(period.first, period.last), course_id__in=ids, kind=StudentItemDay.Kind.VIEWED
         )
@@ -388,6 +393,52 @@ def _content_trends(*, ids: list[int], period: DateRange, limit: int) -> Content
         .annotate(views=Count("id"), learners=Count("student_id", distinct=True))
         .order_by("-views", "item_id")[:limit]
     )
+    return [
+        {"item": row["item_id"], "title": row["item__title"], "views": row["views"], "learners": row["learners"]}
+        for row in top
+    ]
+
+
+# most_viewed in one statement that ranks the item-days first and then joins the titles of the top `limit` only: the
+# ORM form joins every item-day row of the period to its item before grouping (35 % slower at 10 M events). A hot
+# path reading classroom's items (docs/architecture.md): the fast path of analytics-trends-content, held equal to
+# most_viewed by tests/test_metric_parity.py.
+MOST_VIEWED = """
+WITH top AS (
+    SELECT item_id, count(*) AS views, count(DISTINCT student_id) AS learners
+    FROM analytics_studentitemday
+    WHERE day BETWEEN %(first)s AND %(last)s AND course_id = ANY(%(courses)s) AND kind = %(kind)s
+    GROUP BY item_id
+    ORDER BY views DESC, item_id
+    LIMIT %(limit)s
+)
+SELECT top.item_id, i.title, top.views, top.learners
+FROM top JOIN classroom_learningitem i ON i.id = top.item_id
+ORDER BY top.views DESC, top.item_id
+"""
+
+
+def most_viewed_fast(*, ids: list[int], period: DateRange, limit: int) -> list[ViewedItem]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            MOST_VIEWED,
+            {
+                "first": period.first,
+                "last": period.last,
+                "courses": ids,
+                "kind": StudentItemDay.Kind.VIEWED.value,
+                "limit": limit,
+            },
+        )
+        rows = cursor.fetchall()
+    return [
+        {"item": item, "title": title, "views": views, "learners": learners} for item, title, views, learners in rows
+    ]
+
+
+def _content_trends(*, ids: list[int], period: DateRange, limit: int, fast: bool = False) -> ContentTrends:
+    """content_trends of these classes (ids ordered by code); `fast`: the top items by most_viewed_fast."""
+    top = (most_viewed_fast if fast else most_viewed)(ids=ids, period=period, limit=limit)
     # Completions per class and the daily series in one pass over the student-day rollups (through their
     # (day, course) index) instead of counting item-day rows: a student-day's items_completed is exactly the number
     # of items that student first completed that day, i.e. its completed item-day rows (ROLLUP_UPSERTS counts them
@@ -406,10 +457,7 @@ def _content_trends(*, ids: list[int], period: DateRange, limit: int) -> Content
         totals["completed"] += completed_that_day
     return {
         "as_of": period.now,
-        "most_viewed": [
-            {"item": row["item_id"], "title": row["item__title"], "views": row["views"], "learners": row["learners"]}
-            for row in top
-        ],
+        "most_viewed": top,
         "completions_by_course": [
             {"course": course_id, "items_completed": completed.get(course_id, 0)} for course_id in ids
         ],
@@ -425,13 +473,13 @@ def _content_trends(*, ids: list[int], period: DateRange, limit: int) -> Content
 
 
 def content_trends_with_progress(
-    *, course_ids: CourseIds, period: DateRange, limit: int = 10
+    *, course_ids: CourseIds, period: DateRange, limit: int = 10, fast: bool = False
 ) -> ContentTrendsWithProgress:
     """content_trends() with each class's completion rate and average progress (the enrolment figures, whose
-    statement also gives the classes in order: no query for them)."""
+    statement also gives the classes in order: no query for them); `fast`: the top items by most_viewed_fast."""
     classes = enrolment_figures_fast(course_ids=course_ids, period=period)["courses"]
     progress = {row["course"]: row for row in classes}
-    trends = _content_trends(ids=[row["course"] for row in classes], period=period, limit=limit)
+    trends = _content_trends(ids=[row["course"] for row in classes], period=period, limit=limit, fast=fast)
     return {
         **trends,
         "completions_by_course": [
