@@ -2,6 +2,7 @@
 parameters (the one request parser, core.params), what they are about and for whom, and how each is computed from
 the selectors. Served by analytics.api.catalogue; the pages answer through analytics.catalogue."""
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, TypedDict
 
@@ -23,7 +24,7 @@ from analytics.selectors.students import Heatmap, UserAnalytics
 from analytics.selectors.system import SystemMetrics
 from classroom.selectors import visible_students
 from core.daterange import MAX_DAYS, DateRange
-from core.metrics import Audience, Cache, Metric, Scope, Subject, register
+from core.metrics import Audience, Cache, Compute, Metric, Scope, Subject, register
 from core.params import ChoiceParam, CountParam, DateParam, IdParam, JsonObjectParam, QuerySerializer
 
 COURSE_HELP = "Only this class (one the requester may see)."
@@ -113,6 +114,11 @@ def last_days(scope: Scope, days: int) -> DateRange:
     return DateRange.last_days(days, now=scope.now, zone=scope.zone)
 
 
+def over_last_days(selector: Callable[..., Any], **options: Any) -> Compute:
+    """A metric's computation: `selector` over the scope's classes for the last `days` days of the query."""
+    return lambda scope, query: selector(course_ids=scope.course_ids, period=last_days(scope, query["days"]), **options)
+
+
 def with_names(viewer: Any, rows: list[Any]) -> list[Any]:
     """Add name and public handle to rows naming a student (all within the viewer's scope already)."""
     people = {
@@ -191,9 +197,7 @@ def _register() -> None:
             output=EngagementTrend,
             query=StaffDaysQuery,
             rows="daily",
-            compute=lambda scope, query: selectors.engagement_trend_answer(
-                course_ids=scope.course_ids, period=last_days(scope, query["days"])
-            ),
+            compute=over_last_days(selectors.engagement_trend_answer),
             **staff,
         ),
         Metric(
@@ -220,9 +224,7 @@ def _register() -> None:
             "engagement score, over the requester's classes for the last `days` days.",
             output=SchoolOverview,
             query=StaffDaysQuery,
-            compute=lambda scope, query: selectors.school_overview(
-                course_ids=scope.course_ids, period=last_days(scope, query["days"])
-            ),
+            compute=over_last_days(selectors.school_overview),
             **staff,
         ),
         Metric(
@@ -259,12 +261,8 @@ def _register() -> None:
             output=ContentTrendsWithProgress,
             query=StaffDaysQuery,
             rows="daily",
-            compute=lambda scope, query: selectors.content_trends_with_progress(
-                course_ids=scope.course_ids, period=last_days(scope, query["days"])
-            ),
-            fast=lambda scope, query: selectors.content_trends_with_progress(
-                course_ids=scope.course_ids, period=last_days(scope, query["days"]), fast=True
-            ),
+            compute=over_last_days(selectors.content_trends_with_progress),
+            fast=over_last_days(selectors.content_trends_with_progress, fast=True),
             **staff,
         ),
         Metric(
@@ -277,12 +275,8 @@ def _register() -> None:
             output=EnrolmentFigures,
             query=StaffDaysQuery,
             rows="courses",
-            compute=lambda scope, query: selectors.enrolment_figures(
-                course_ids=scope.course_ids, period=last_days(scope, query["days"])
-            ),
-            fast=lambda scope, query: selectors.enrolment_figures_fast(
-                course_ids=scope.course_ids, period=last_days(scope, query["days"])
-            ),
+            compute=over_last_days(selectors.enrolment_figures),
+            fast=over_last_days(selectors.enrolment_figures_fast),
             **staff,
         ),
         Metric(

@@ -224,12 +224,12 @@ latest AS (
     FROM numbered
     ORDER BY item_id, student_id, attempt, submitted_at DESC, position DESC
 ),
-placeholders AS (
+-- a data-modifying CTE runs to completion whether or not the query reads it
+missing_marks_removed AS (
     DELETE FROM classroom_submission s
     WHERE s.state = %(missing)s
       AND (s.item_id, s.student_id) IN (SELECT item_id, student_id FROM latest)
       AND (s.item_id, s.student_id, s.attempt) NOT IN (SELECT item_id, student_id, attempt FROM latest)
-    RETURNING 1
 ),
 recorded AS (
     INSERT INTO classroom_submission AS t (
@@ -242,7 +242,7 @@ recorded AS (
         score = EXCLUDED.score, max_points = EXCLUDED.max_points
     RETURNING 1
 )
-SELECT (SELECT count(*) FROM recorded), (SELECT count(*) FROM placeholders)
+SELECT count(*) FROM recorded
 """  # noqa: S608
 
 
@@ -283,7 +283,7 @@ def submissions_record_from_events(*, handed_in: Sequence[HandedIn], recorded_at
                 "at": recorded_at,
             },
         )
-        recorded, _ = cursor.fetchone() or (0, 0)
+        (recorded,) = cursor.fetchone() or (0,)
     return int(recorded)
 
 
