@@ -20,7 +20,7 @@ from analytics.selectors.school import (
     SummaryWithProgress,
     TopPerformer,
 )
-from analytics.selectors.students import Heatmap, UserAnalytics
+from analytics.selectors.students import LearningHeatmap, UserAnalytics
 from analytics.selectors.system import SystemMetrics
 from classroom.selectors import visible_students
 from core.daterange import MAX_DAYS, DateRange
@@ -333,7 +333,7 @@ def _register() -> None:
             path="analytics/learning/heatmap",
             summary="A student's activity per day",
             description="One student's activity per day: events, active minutes and XP (zero-filled).",
-            output=Heatmap,
+            output=LearningHeatmap,
             query=HeatmapQuery,
             rows="heatmap",
             compute=lambda scope, query: {

@@ -6,6 +6,7 @@ from analytics.prometheus import metrics
 from core.views import health
 
 handler404 = "core.views.not_found"
+handler500 = "core.views.server_error"
 
 api_v1 = [
     path("", include("accounts.api.urls")),

@@ -36,4 +36,14 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         body: dict[str, Any] = {"detail": exc.message}
         body.update(exc.errors)
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
+    elif isinstance(exc, exceptions.UnsupportedMediaType):
+        exc = exceptions.UnsupportedMediaType(
+            "", detail=f"{str(exc.detail).removesuffix('.')}; send {accepted_media_types(context.get('view'))}."
+        )
     return exception_handler(exc, context)
+
+
+def accepted_media_types(view: Any) -> str:
+    """The body types a view reads (the tracking API reads JSON itself, without DRF's parsers)."""
+    parsers = getattr(view, "parser_classes", None) or []
+    return " or ".join(parser.media_type for parser in parsers) or "application/json"

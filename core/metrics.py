@@ -98,7 +98,6 @@ class Metric:
     audience: Audience
     compute: Compute
     owner: str
-    tags: tuple[str, ...] = ("analytics",)
     rows: str | None = None  # the list field whose items are the metric's table rows; None: the answer is one row
     cache: Cache = Cache.PER_VIEWER
     small_group_setting: str | None = None  # settings name of the least group shown to students

@@ -4,14 +4,16 @@ is allowed (400 with the parameter as the key):
 
 - ids and counts are ASCII digits only: `str.isdigit()` also accepts '²' and Arabic-Indic digits, which `int()`
   then refuses (a 500) or reads as another number;
-- ids stay within PostgreSQL's bigint, dates within what Python and PostgreSQL both hold;
+- ids stay within PostgreSQL's bigint, dates within what Python and PostgreSQL both hold, date-times carry a UTC
+  offset within ±14:00 (PostgreSQL refuses some larger ones with a DataError) and stay within years 1 to 9999 once
+  converted to UTC;
 - an empty value means "not given" (the default), except for choices, where it is refused;
 - a parameter the endpoint does not know is refused, with the list of those it does.
 """
 
 import re
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -19,6 +21,10 @@ from rest_framework import serializers
 
 ASCII_INTEGER = re.compile(r"-?[0-9]+", re.ASCII)
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+ISO_DATETIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?([Zz]|[+-][0-9]{2}:[0-9]{2})", re.ASCII
+)
+MAX_OFFSET = timedelta(hours=14)  # the widest UTC offset in use (Pacific/Kiritimati)
 MAX_ID = 2**63 - 1  # PostgreSQL bigint
 MAX_DIGITS = 19
 REFUSED = object()  # Param.blank(): an empty value is refused like any other bad value
@@ -29,6 +35,38 @@ def ascii_integer(value: Any) -> int | None:
     if not isinstance(value, str) or len(value) > MAX_DIGITS + 1 or not ASCII_INTEGER.fullmatch(value):
         return None
     return int(value)
+
+
+DATE_MESSAGE = "Not a date; use YYYY-MM-DD."
+DATETIME_MESSAGE = (
+    "Not a date-time; use ISO 8601 with a UTC offset within ±14:00 (e.g. 2026-09-01T08:00:00Z or "
+    "2026-09-01T09:00:00+01:00), between years 1 and 9999 in UTC."
+)
+
+
+def iso_date(value: Any) -> date | None:
+    """The calendar date `value` writes as YYYY-MM-DD (years 1 to 9999), or None."""
+    if not isinstance(value, str) or not ISO_DATE.fullmatch(value):
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def iso_datetime(value: Any) -> datetime | None:
+    """The instant `value` writes in ISO 8601 with a UTC offset ('Z' or ±HH:MM, at most 14 hours), in UTC, or None
+    when it is anything else or falls outside the years 1 to 9999 once converted to UTC."""
+    if not isinstance(value, str) or not ISO_DATETIME.fullmatch(value):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+        offset = moment.utcoffset()
+        if offset is None or abs(offset) > MAX_OFFSET:
+            return None
+        return moment.astimezone(UTC)
+    except (ValueError, OverflowError):  # 0001-01-01T00:00:00+01:00 is a moment before the first Python knows
+        return None
 
 
 class Param(serializers.Field):
@@ -102,16 +140,13 @@ class ChoiceParam(Param):
 class DateParam(Param):
     """A calendar date, YYYY-MM-DD (years 1 to 9999 are Python's; PostgreSQL holds all of them)."""
 
-    default_error_messages = {"invalid": "Not a date; use YYYY-MM-DD."}
+    default_error_messages = {"invalid": DATE_MESSAGE}
 
     def to_internal_value(self, data: Any) -> date:
-        if not isinstance(data, str) or not ISO_DATE.fullmatch(data):
+        value = iso_date(data)
+        if value is None:
             self.fail("invalid")
-        try:
-            return date.fromisoformat(data)
-        except ValueError:
-            self.fail("invalid")
-        raise AssertionError("unreachable")
+        return value
 
 
 class QuerySerializer(serializers.Serializer):

@@ -3,6 +3,7 @@ turns one into its OpenAPI 3.0 schema and its tabular columns. A field's descrip
 `Annotated[...]`: `events: Annotated[int, "Learning events in the period."]`.
 """
 
+import enum
 import types
 import typing
 from dataclasses import dataclass
@@ -83,6 +84,9 @@ def schema_of(hint: Any, components: dict[str, Schema], found: dict[str, Any] | 
     elif origin is dict:
         args = get_args(hint)
         schema = {"type": "object", "additionalProperties": schema_of(args[1], components, found) if args else {}}
+    elif isinstance(hint, type) and issubclass(hint, enum.Enum):
+        values = [member.value for member in hint]
+        schema = {**SCALARS[type(values[0])], "enum": values}
     elif hint is Any:
         schema = {}
     elif hint in SCALARS:
@@ -103,8 +107,9 @@ def typed_dict_schema(typed: Any, components: dict[str, Schema], found: dict[str
     schema: Schema = {
         "type": "object",
         "properties": {name: schema_of(hint, components, found) for name, hint in hints.items()},
-        "required": sorted(typed.__required_keys__),
     }
+    if typed.__required_keys__:  # OpenAPI 3.0: `required`, when present, names at least one
+        schema["required"] = sorted(typed.__required_keys__)
     if typed.__doc__:
         schema["description"] = " ".join(typed.__doc__.split())
     return schema

@@ -2,7 +2,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django.views.defaults import page_not_found
+from django.views.defaults import server_error as html_server_error
 
+from core.api import API_PREFIX, server_error_response
 from core.health import health_report
 
 
@@ -21,6 +23,13 @@ def health(request: HttpRequest) -> JsonResponse:
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     """API clients get the same JSON 404 whether the URL did not match or the object is not theirs."""
-    if request.path.startswith("/api/"):
+    if request.path.startswith(API_PREFIX):
         return JsonResponse({"detail": "Not found."}, status=404)
     return page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """API clients get JSON with the correlation id the log line of the error also carries; pages get the HTML."""
+    if request.path.startswith(API_PREFIX):
+        return server_error_response(request)
+    return html_server_error(request)

@@ -36,11 +36,12 @@ class TicketSerializer(serializers.Serializer[Any]):
     expires_in = serializers.IntegerField(help_text="Seconds the ticket stays valid.")
 
 
-@extend_schema(tags=["realtime"], request=None, responses={201: TicketSerializer})
+@extend_schema(summary="A ticket to open the live stream", request=None, responses={201: TicketSerializer})
 class TicketView(APIView):
     """A ticket for one WebSocket connection to /ws/live/, for clients without the session cookie."""
 
     throttle_classes = (TicketThrottle,)
+    also_answers = (status.HTTP_503_SERVICE_UNAVAILABLE,)
 
     def post(self, request: Request) -> Response:
         try:

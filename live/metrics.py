@@ -123,7 +123,6 @@ def _register() -> None:
             subject=Subject.STUDENT,
             audience=Audience.EVERYONE,
             owner="live",
-            tags=("realtime",),
             rows="courses",
             cache=Cache.NONE,
             compute=lambda scope, query: student_snapshot(
@@ -144,7 +143,6 @@ def _register() -> None:
             subject=Subject.COURSE,
             audience=Audience.STAFF,
             owner="live",
-            tags=("realtime",),
             cache=Cache.NONE,
             compute=lambda scope, query: class_snapshot(course=scope.course, now=scope.now),
             fast=lambda scope, query: fast.class_engagement_snapshot(course_id=scope.course.pk, now=scope.now),

@@ -25,7 +25,7 @@ from core.params import ChoiceParam, CountParam, IdParam
 from tests.analytics.snapshot_fixture import NOW, Snapshot, build_snapshot_school
 from tests.conftest import client_for
 
-TAGS = {"analytics", "gamification", "dashboards", "realtime"}
+TAGS = {"analytics", "gamification", "dashboards", "live"}  # the apps that register metrics
 PATH_PARAMETER = re.compile(r"<int:(\w+)>")
 VIEWERS = ("teacher", "teacher2", "admin", "operator", "foreign_admin", "s1", "s3", "s5", "s6")
 COURSES = ("MATH", "SCI", "EMPTY", "HIST")

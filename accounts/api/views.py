@@ -2,7 +2,7 @@ from typing import Any, cast
 
 from django.conf import settings
 from django.db.models import Count, QuerySet
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -37,7 +37,7 @@ class AuthRateThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
-@extend_schema(tags=["auth"], responses=TokenPairResponseSerializer)
+@extend_schema(summary="Sign in: an access and a refresh token", responses=TokenPairResponseSerializer)
 class TokenObtainView(TokenObtainPairView):
     """Exchange username and password for an access and a refresh token. Wrong username and wrong password give the
     same answer."""
@@ -46,7 +46,7 @@ class TokenObtainView(TokenObtainPairView):
     throttle_classes = (AuthRateThrottle,)
 
 
-@extend_schema(tags=["auth"])
+@extend_schema(summary="A new access and refresh token for a refresh token")
 class TokenRefreshRotatingView(TokenRefreshView):
     """Exchange a refresh token for a new access token and a new refresh token; the old refresh token stops working."""
 
@@ -54,7 +54,7 @@ class TokenRefreshRotatingView(TokenRefreshView):
     throttle_classes = (AuthRateThrottle,)
 
 
-@extend_schema(tags=["auth"], request=LogoutSerializer, responses={204: None})
+@extend_schema(summary="Sign out: revoke a refresh token", request=LogoutSerializer, responses={204: None})
 class LogoutView(APIView):
     """Revoke the caller's refresh token, so it can no longer mint access tokens."""
 
@@ -67,7 +67,7 @@ class LogoutView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-@extend_schema(tags=["accounts"], responses=MeSerializer)
+@extend_schema(summary="Who you are", responses=MeSerializer)
 class MeView(APIView):
     """The authenticated user."""
 
@@ -75,7 +75,11 @@ class MeView(APIView):
         return Response(MeSerializer(request.user).data)
 
 
-@extend_schema(tags=["schools"])
+@extend_schema_view(
+    list=extend_schema(summary="Schools you administer (all of them for platform operators)"),
+    retrieve=extend_schema(summary="One school you administer"),
+    create=extend_schema(summary="Create a school (platform operators)"),
+)
 class OrganizationViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
 ):

@@ -31,6 +31,7 @@ class MetricView(APIView):
     """Validates the query (400 naming each bad parameter), then answers through analytics.catalogue."""
 
     metric: ClassVar[Metric]
+    query_serializer: ClassVar[type[QuerySerializer]]
 
     def get(self, request: Request, **path_parameters: Any) -> Response:
         metric = type(self).metric
@@ -45,13 +46,13 @@ def metric_view(metric: Metric) -> type[MetricView]:
         (MetricView,),
         {
             "metric": metric,
+            "query_serializer": metric.query,
             "permission_classes": PERMISSIONS[metric.audience],
             "__doc__": metric.description or metric.summary,
             "__module__": __name__,
         },
     )
     decorate = extend_schema(
-        tags=list(metric.tags),
         summary=metric.summary,
         description=metric.description or metric.summary,
         parameters=[metric.query],
@@ -104,18 +105,20 @@ def describe(metric: Metric) -> MetricOut:
     }
 
 
-@extend_schema(tags=["analytics"], responses={200: answer_type(CatalogueOut)})
+class CatalogueQuery(QuerySerializer):
+    pass
+
+
+@extend_schema(summary="The metrics you may ask for", responses={200: answer_type(CatalogueOut)})
 class CatalogueView(APIView):
     """Every metric the requester may ask for: its path, parameters and exportable columns (for report builders
     and SPA clients)."""
 
+    query_serializer = CatalogueQuery
+
     def get(self, request: Request) -> Response:
         query_of(CatalogueQuery, request.query_params)
         return Response({"metrics": [describe(metric) for metric in catalogue() if _may_ask(request, self, metric)]})
-
-
-class CatalogueQuery(QuerySerializer):
-    pass
 
 
 def catalogue_urlpatterns() -> list[URLPattern]:

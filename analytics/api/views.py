@@ -1,27 +1,26 @@
 """The tracking API: POST one event or a batch. Lean on purpose (see analytics.validation): the body is parsed once
 with orjson and validated by plain Python; the answer comes after the transaction commits."""
 
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Annotated, Any, NotRequired, TypedDict
 
 import orjson
 from django.conf import settings
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.exceptions import APIException, ParseError
+from rest_framework.exceptions import APIException, ParseError, UnsupportedMediaType
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
 from accounts.api_keys import ApiKeyAuthentication
+from analytics.models import Action
 from analytics.services import checked_events_ingest, events_ingest, is_integration
 from analytics.validation import MAX_BATCH, batch_decode_fast
-
-MAX_BODY_BYTES = 1024 * 1024
+from core.schema import answer_type
 
 
 class PayloadTooLarge(APIException):
@@ -31,12 +30,15 @@ class PayloadTooLarge(APIException):
 
 
 def _read_body(request: Request) -> bytes:
-    declared = request.META.get("CONTENT_LENGTH")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"At most {MAX_BODY_BYTES} bytes per request.")
-    body: bytes = request._request.body  # raw bytes; DRF's parsers are skipped on purpose
-    if len(body) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"At most {MAX_BODY_BYTES} bytes per request.")
+    """The raw body (DRF's parsers are skipped on purpose), once its Content-Type says JSON: anything else is a 415
+    before a byte is read. Declared lengths over the limit never get here (core.api.ApiMiddleware); this catches a
+    body sent without one."""
+    media_type = request.content_type.split(";", 1)[0].strip().lower()
+    if media_type and media_type != "application/json" and not media_type.endswith("+json"):
+        raise UnsupportedMediaType(media_type)
+    body: bytes = request._request.body
+    if len(body) > settings.API_MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"Request body too large: at most {settings.API_MAX_BODY_BYTES} bytes.")
     return body
 
 
@@ -64,14 +66,56 @@ EVENT_EXAMPLE = {
 }
 
 
+class EventMetadataIn(TypedDict, total=False):
+    """Anything else may be added, up to 4 KB and 32 levels deep."""
+
+    duration: Annotated[int, "Whole seconds spent."]
+    score: float
+    max_score: float
+    scaled_score: Annotated[float, "Score divided by max_score, -1 to 1."]
+    attempts: Annotated[int, "Which attempt this is, from 1."]
+
+
+class EventIn(TypedDict):
+    """One learning event. An LMS integration (API key) names the learner in `actor`; users post their own."""
+
+    event_id: Annotated[str, "A UUID the client chooses; resending it stores nothing twice."]
+    action: Annotated[Action, "What happened."]
+    timestamp: Annotated[datetime, "When, with a time zone; at most an hour ahead and EVENT_MAX_AGE_DAYS old."]
+    actor: NotRequired[Annotated[int, "The learner's user id (API keys only)."]]
+    course: NotRequired[Annotated[int, "Course id."]]
+    item: NotRequired[Annotated[int, "Learning item id."]]
+    resource_type: NotRequired[str]
+    resource_id: NotRequired[str]
+    session_id: NotRequired[str]
+    metadata: NotRequired[EventMetadataIn]
+
+
+class EventBatchIn(TypedDict):
+    events: Annotated[list[EventIn], "At most 500 events."]
+
+
+class RejectedEvent(TypedDict):
+    index: Annotated[int, "Position of the event in the batch, from 0."]
+    errors: Annotated[dict[str, list[str]], "Messages per field of that event."]
+
+
+class IngestOutcome(TypedDict):
+    """What became of the events, once committed."""
+
+    accepted: Annotated[int, "Events stored."]
+    duplicates: Annotated[int, "Events whose event_id was already stored (nothing stored twice)."]
+    dead_lettered: Annotated[int, "Valid events that could not be stored as they are; kept for an operator."]
+    rejected: Annotated[list[RejectedEvent], "Events refused, each with its field errors."]
+
+
 class IngestView(APIView):
     authentication_classes = [ApiKeyAuthentication, JWTAuthentication, SessionAuthentication]
 
 
 @extend_schema(
-    tags=["events"],
-    request=OpenApiTypes.OBJECT,
-    responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
+    request=answer_type(EventIn),
+    responses={201: answer_type(IngestOutcome), 200: answer_type(IngestOutcome)},
     examples=[OpenApiExample("An event", value=EVENT_EXAMPLE, request_only=True)],
     summary="Record one learning event",
 )
@@ -89,9 +133,8 @@ class EventIngestView(IngestView):
 
 
 @extend_schema(
-    tags=["events"],
-    request=OpenApiTypes.OBJECT,
-    responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT, 413: OpenApiTypes.OBJECT},
+    request=answer_type(EventBatchIn),
+    responses={200: answer_type(IngestOutcome)},
     examples=[OpenApiExample("A batch", value={"events": [EVENT_EXAMPLE]}, request_only=True)],
     summary="Record up to 500 learning events",
 )

@@ -91,7 +91,7 @@ def learning_heatmap(*, student_id: int, period: DateRange) -> list[HeatmapDay]:
     ]
 
 
-class Heatmap(TypedDict):
+class LearningHeatmap(TypedDict):
     student: int
     as_of: datetime
     days: int

@@ -3,11 +3,12 @@ from django.db.models import Q
 
 from accounts.models import Role, User
 from classroom.models import Course, Enrollment, LearningItem
+from core.filters import BooleanFilter, DateFilter, DateTimeFilter, IdFilter
 
 
 class UserFilter(django_filters.FilterSet):
     role = django_filters.ChoiceFilter(choices=Role.choices)
-    is_active = django_filters.BooleanFilter()
+    is_active = BooleanFilter()
 
     class Meta:
         model = User
@@ -17,9 +18,9 @@ class UserFilter(django_filters.FilterSet):
 class CourseFilter(django_filters.FilterSet):
     subject = django_filters.CharFilter(lookup_expr="iexact")
     code = django_filters.CharFilter(lookup_expr="iexact")
-    starts_after = django_filters.DateFilter(field_name="start_date", lookup_expr="gte")
-    starts_before = django_filters.DateFilter(field_name="start_date", lookup_expr="lte")
-    active_on = django_filters.DateFilter(method="filter_active_on", label="Running on this date")
+    starts_after = DateFilter(field_name="start_date", lookup_expr="gte")
+    starts_before = DateFilter(field_name="start_date", lookup_expr="lte")
+    active_on = DateFilter(method="filter_active_on", label="Running on this date")
 
     class Meta:
         model = Course
@@ -34,8 +35,8 @@ class CourseFilter(django_filters.FilterSet):
 class EnrollmentFilter(django_filters.FilterSet):
     role = django_filters.ChoiceFilter(choices=Enrollment.Role.choices)
     status = django_filters.ChoiceFilter(choices=Enrollment.Status.choices)
-    enrolled_after = django_filters.IsoDateTimeFilter(field_name="enrolled_at", lookup_expr="gte")
-    enrolled_before = django_filters.IsoDateTimeFilter(field_name="enrolled_at", lookup_expr="lte")
+    enrolled_after = DateTimeFilter(field_name="enrolled_at", lookup_expr="gte")
+    enrolled_before = DateTimeFilter(field_name="enrolled_at", lookup_expr="lte")
 
     class Meta:
         model = Enrollment
@@ -44,10 +45,10 @@ class EnrollmentFilter(django_filters.FilterSet):
 
 class LearningItemFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=LearningItem.Kind.choices)
-    module = django_filters.NumberFilter(field_name="module_id")
-    due_after = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
-    due_before = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lte")
-    graded = django_filters.BooleanFilter(field_name="max_points", lookup_expr="isnull", exclude=True)
+    module = IdFilter(field_name="module_id")
+    due_after = DateTimeFilter(field_name="due_at", lookup_expr="gte")
+    due_before = DateTimeFilter(field_name="due_at", lookup_expr="lte")
+    graded = BooleanFilter(field_name="max_points", lookup_expr="isnull", exclude=True)
 
     class Meta:
         model = LearningItem

@@ -24,7 +24,6 @@ from classroom.selectors import scoped_get_or_404
     list=extend_schema(summary="Search people (administrators)"),
     retrieve=extend_schema(summary="One person with role-specific figures (admin, self, or their teacher)"),
 )
-@extend_schema(tags=["users"])
 class UserViewSet(ScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     scope = staticmethod(selectors.visible_users)
     filterset_class = UserFilter
@@ -42,7 +41,10 @@ class UserViewSet(ScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
         return UserDetailSerializer if self.action == "retrieve" else UserListSerializer
 
 
-@extend_schema(tags=["courses"])
+@extend_schema_view(
+    list=extend_schema(summary="The courses you may see"),
+    retrieve=extend_schema(summary="One course you may see"),
+)
 class CourseViewSet(ScopedViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Courses (classes) the caller may see: all of the organisation for administrators, taught classes for
     teachers, attended classes for students."""
@@ -66,7 +68,7 @@ class CourseChildMixin(ScopedViewMixin):
         return queryset.filter(course_id=course_id)
 
 
-@extend_schema(tags=["courses"])
+@extend_schema(summary="Enrolments of one course")
 class CourseEnrollmentListView(CourseChildMixin, generics.ListAPIView):
     """Enrolments of one course. Students see their own row and who teaches the class, never classmates."""
 
@@ -81,7 +83,7 @@ class CourseEnrollmentListView(CourseChildMixin, generics.ListAPIView):
         return super().refine(queryset).select_related("user")
 
 
-@extend_schema(tags=["courses"])
+@extend_schema(summary="Learning items of one course")
 class CourseItemListView(CourseChildMixin, generics.ListAPIView):
     """Learning items of one course, in module order."""
 

@@ -66,6 +66,8 @@ INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 MIDDLEWARE = [
     # outermost: times the whole request (analytics/request_metrics.py)
     "analytics.request_metrics.RequestMetricsMiddleware",
+    # correlation ids, the body limit and JSON error bodies under /api/ (core/api.py)
+    "core.api.ApiMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -213,10 +215,14 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "core.pagination.LimitOffsetPagination",
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.SearchFilter",
-        "rest_framework.filters.OrderingFilter",
+        "core.filters.SearchFilter",
+        "core.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # The API speaks JSON only: other bodies are a 415 naming it, and every answer is JSON whatever Accept says.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "core.api.JsonNegotiation",
+    "DEFAULT_SCHEMA_CLASS": "core.schema.ContractSchema",
     "EXCEPTION_HANDLER": "core.exceptions.api_exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -242,6 +248,16 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Errors, tags and summaries come from core.schema.ContractSchema; each response without an example gets one.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.schema.complete_schema"],
+    "TAGS": [
+        {"name": "accounts", "description": "Signing in and out, who you are, schools."},
+        {"name": "classroom", "description": "People, courses, enrolments and learning items you may see."},
+        {"name": "analytics", "description": "The tracking API, and figures of classes, students and the school."},
+        {"name": "gamification", "description": "XP, levels, streaks, achievements and leaderboards."},
+        {"name": "dashboards", "description": "The figures of the student, class and school dashboards."},
+        {"name": "live", "description": "Live figures and tickets for the WebSocket stream (/ws/live/)."},
+    ],
     "ENUM_NAME_OVERRIDES": {
         "UserRoleEnum": "accounts.models.Role",
         "EnrollmentRoleEnum": "classroom.models.Enrollment.Role",
@@ -253,12 +269,18 @@ SPECTACULAR_SETTINGS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Every line names the request it was written for (its X-Request-ID; '-' outside requests): core/api.py.
+    "filters": {"correlation_id": {"()": "core.api.CorrelationIdFilter"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message)s"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["correlation_id"]}
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
 
 # SECTION: edupath
+# The largest request body the API reads (413 above it, before it is read); also the tracking API's limit.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
 DEMO_PASSWORD = env("DEMO_PASSWORD", default="edupath-demo")
 # Learning events older than this are refused by the tracking API (imports are not limited).
 EVENT_MAX_AGE_DAYS = env.int("EVENT_MAX_AGE_DAYS", default=30)
