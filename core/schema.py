@@ -15,6 +15,7 @@ from rest_framework.fields import empty
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework_simplejwt.views import TokenViewBase
 
+from core.api import BODY_METHODS
 from core.params import ChoiceParam, CountParam, DateParam, IdParam, JsonObjectParam
 from core.typed_schema import NULL, schema_of
 
@@ -190,7 +191,6 @@ ERRORS: dict[int, Error] = {
     ),
 }
 
-BODY_METHODS = {"POST", "PUT", "PATCH"}
 FIRST_SENTENCE = re.compile(r"^(.+?[.!?])(\s|$)", re.DOTALL)
 
 
