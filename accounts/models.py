@@ -57,6 +57,9 @@ class User(AbstractUser):
         Organization, on_delete=models.PROTECT, related_name="users", null=True, blank=True
     )
     public_handle = models.CharField(max_length=32, unique=True, default=new_public_handle, editable=False)
+    # Who this person is in a system that syncs them (an LMS: "moodle", "canvas"): an integration may name them by it.
+    external_source = models.CharField(max_length=32, blank=True, default="")
+    external_id = models.CharField(max_length=128, blank=True, default="")
 
     objects: ClassVar[EduPathUserManager] = EduPathUserManager()
 
@@ -71,6 +74,13 @@ class User(AbstractUser):
             models.CheckConstraint(
                 condition=models.Q(organization__isnull=False) | models.Q(role=Role.ADMIN),
                 name="accounts_user_member_has_organization",
+            ),
+            # One person per external id of a source within an organisation. The id comes before the source so
+            # that the same index finds an id named without its source (the tracking API allows that).
+            models.UniqueConstraint(
+                fields=["organization", "external_id", "external_source"],
+                condition=~models.Q(external_id=""),
+                name="accounts_user_external_id_unique",
             ),
         ]
         indexes = [models.Index(fields=["organization", "role"], name="accounts_user_org_role_idx")]

@@ -18,6 +18,7 @@ import orjson
 from django.db import connection, transaction
 from django.db.utils import IntegrityError, OperationalError
 
+from accounts.api_keys import Integration
 from accounts.models import User
 from analytics import hooks
 from analytics.cache import answers_changed
@@ -244,7 +245,7 @@ class ResolvedEvent:
 @dataclass
 class DeadLetter:
     event: EventIn
-    actor_id: int
+    actor_id: int  # 0: the learner the event names is not known (yet); the payload names them
     organization_id: int
     reason: str
     payload: dict[str, Any]
@@ -348,8 +349,9 @@ def _submissions_record(hand_ins: Sequence[ResolvedEvent], *, stored: set[Any], 
 
 def _store_with_retry(
     *, events: Sequence[ResolvedEvent], letters: Sequence[DeadLetter], received_at: datetime
-) -> tuple[int, int, int]:
-    """Store a checked batch and its dead letters in one transaction; return (inserted, duplicates, new letters).
+) -> tuple[int, int, set[Any]]:
+    """Store a checked batch and its dead letters in one transaction; return (inserted, duplicates, the event ids of
+    the new letters).
 
     Retried when running it again is safe because nothing of the failed try was committed:
     - a deadlock: two batches upserting the same rollup rows in another order; PostgreSQL aborts one;
@@ -365,7 +367,7 @@ def _store_with_retry(
                     inserted, duplicates = events_store(events=events, received_at=received_at, record_submissions=True)
                     return inserted, duplicates, dead_letters_store(letters=letters, received_at=received_at)
             inserted, duplicates = events_store(events=events, received_at=received_at, record_submissions=True)
-            return inserted, duplicates, 0
+            return inserted, duplicates, set()
         except OperationalError as error:
             if "deadlock detected" not in str(error) or attempt == 2:
                 raise
@@ -378,12 +380,12 @@ def _store_with_retry(
     raise AssertionError("unreachable")
 
 
-def dead_letters_store(*, letters: Sequence[DeadLetter], received_at: datetime) -> int:
+def dead_letters_store(*, letters: Sequence[DeadLetter], received_at: datetime) -> set[Any]:
     """Keep accepted events that cannot be stored as learning events; a repeated event id is a duplicate.
-    Returns how many were new."""
+    Returns the event ids of the new letters."""
     if not letters:
-        return 0
-    created = 0
+        return set()
+    created: set[Any] = set()
     with connection.cursor() as cursor:
         for letter in letters:  # rare: one statement each keeps this simple
             cursor.execute(
@@ -399,7 +401,8 @@ def dead_letters_store(*, letters: Sequence[DeadLetter], received_at: datetime) 
                     received_at,
                 ],
             )
-            created += len(cursor.fetchall())
+            if cursor.fetchall():
+                created.add(letter.event.event_id)
     return created
 
 
@@ -474,6 +477,7 @@ class BatchOutcome:
     duplicates: int = 0
     dead_lettered: int = 0
     rejected: list[dict[str, Any]] = field(default_factory=list)
+    dead_letters: list[dict[str, Any]] = field(default_factory=list)  # [{index, reason}] of the new letters
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -481,6 +485,7 @@ class BatchOutcome:
             "duplicates": self.duplicates,
             "dead_lettered": self.dead_lettered,
             "rejected": self.rejected,
+            "dead_letters": self.dead_letters,
         }
 
 
@@ -495,8 +500,11 @@ def events_ingest(
 
     Valid items are stored even when others are rejected; nothing is written for a rejected item. References to
     rows this organisation does not have are dead-lettered (accepted, kept with the reason, replayable) when they
-    may appear later (an item not synced yet), and rejected when they can never be right (a course the actor may
-    not post to, an actor of another organisation).
+    may appear later (an item, a course or a person named by the integration's own identifier and not synced yet;
+    an event of a learner outside their active student enrolment in its course, which a late enrolment may cover),
+    and rejected when they can never be right (a course the actor may not post to, an actor id of another
+    organisation, an identifier matching two people, staff activity in a class). classroom.references decides,
+    in one query per batch.
     """
     outcome = BatchOutcome()
     integration = is_integration(principal)
@@ -544,11 +552,13 @@ def _checked_ingest(
     resolver = ReferenceResolver.for_batch(principal=principal, events=[event for _, event, _ in valid])
     to_store: list[ResolvedEvent] = []
     letters: list[DeadLetter] = []
+    letter_index: dict[Any, int] = {}
     for index, event, source in valid:
         resolution = resolver.resolve(event)
         if resolution.errors:
             outcome.rejected.append({"index": index, "errors": resolution.errors})
         elif resolution.dead_letter_reason:
+            letter_index[event.event_id] = index
             letters.append(
                 DeadLetter(
                     event,
@@ -569,9 +579,14 @@ def _checked_ingest(
         hooks.events_stored(
             hooks.StoredEvents(frozenset(r.actor_id for r in to_store), first=min(moments), last=max(moments))
         )
-    outcome.accepted = inserted + new_letters
-    outcome.dead_lettered = new_letters
-    outcome.duplicates = duplicates + (len(letters) - new_letters)
+    outcome.accepted = inserted + len(new_letters)
+    outcome.dead_lettered = len(new_letters)
+    outcome.duplicates = duplicates + (len(letters) - len(new_letters))
+    outcome.dead_letters = [
+        {"index": letter_index[letter.event.event_id], "reason": letter.reason}
+        for letter in letters
+        if letter.event.event_id in new_letters
+    ]
     outcome.rejected.sort(key=lambda row: row["index"])
     return outcome
 
@@ -612,14 +627,19 @@ def rollups_rebuild(*, since: date | None, until: date, chunk_days: int = 7, res
 def dead_letters_replay(*, now: datetime, limit: int = 10_000) -> tuple[int, int]:
     """Try pending dead letters again (e.g. after the missing items were synced). Returns (stored, still pending).
 
-    Each letter is re-checked exactly as at ingestion, as its original actor, without the age horizon: it was
-    accepted when it arrived.
+    Each letter is re-checked exactly as at ingestion, without the age horizon (it was accepted when it arrived): a
+    letter that names its actor (posted by an integration) as its organisation's integration, so the identifiers it
+    named are looked up again (the learner, course or item may have been synced since); any other as its actor.
     """
     stored = pending = 0
     letters = DeadLetterEvent.objects.filter(replayed_at__isnull=True).order_by("received_at")[:limit]
     for letter in letters:
-        actor = User.objects.filter(pk=letter.actor_id).first()
-        payload = {key: value for key, value in letter.payload.items() if key != "actor"}
+        payload = letter.payload
+        actor: Any
+        if isinstance(payload, dict) and "actor" in payload:
+            actor = Integration(api_key_id=0, organization_id=letter.organization_id)
+        else:
+            actor = User.objects.filter(pk=letter.actor_id).first()
         if actor is None:
             outcome = BatchOutcome(rejected=[{"index": 0, "errors": {"actor": ["The learner no longer exists."]}}])
         else:

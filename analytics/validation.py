@@ -17,6 +17,7 @@ import orjson
 from msgspec import Meta
 
 from analytics.models import Action
+from classroom.references import ACTOR_KINDS, COURSE_KINDS, EXTERNAL_ID, ITEM_KINDS, MAX_LENGTH, Reference
 
 ACTIONS = frozenset(Action.values)
 MAX_METADATA_BYTES = 4096
@@ -56,6 +57,10 @@ class EventIn:
     actor_id: int | None = None  # named by an integration; None means "the authenticated user"
     course_id: int | None = None
     item_id: int | None = None
+    # Named by an identifier other than our id (classroom.references resolves them, filling the ids above).
+    actor_ref: Reference | None = None
+    course_ref: Reference | None = None
+    item_ref: Reference | None = None
     resource_type: str = ""
     resource_id: str = ""
     session_id: str = ""
@@ -96,6 +101,44 @@ def _id(value: Any, name: str, errors: Errors) -> int | None:
         errors.setdefault(name, []).append("Must be a positive integer id.")
         return None
     return value
+
+
+def _reference(value: Any, name: str, errors: Errors, kinds: tuple[str, ...]) -> int | Reference | None:
+    """Our id, or an object naming the row by exactly one of `kinds` (with `source` beside an external id)."""
+    if not isinstance(value, dict):
+        if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+            return _id(value, name, errors)
+        errors.setdefault(name, []).append(
+            f"Must be a positive integer id or an object with one of: {', '.join(kinds)}."
+        )
+        return None
+    allowed = (*kinds, "source") if EXTERNAL_ID in kinds else kinds
+    for key in sorted(value.keys() - set(allowed)):
+        errors.setdefault(f"{name}.{key}", []).append(f"Unknown key: name it by one of {', '.join(kinds)}.")
+    given = [kind for kind in kinds if kind in value]
+    if len(given) != 1:
+        errors.setdefault(name, []).append(f"Name it by exactly one of: {', '.join(kinds)}.")
+    if "source" in value and EXTERNAL_ID in kinds and "external_id" not in value:
+        errors.setdefault(f"{name}.source", []).append("Only beside external_id.")
+    texts: dict[str, str] = {}
+    for key in (*given, "source") if "source" in value and "source" in allowed else given:
+        text = value[key]
+        if not isinstance(text, str) or not text:
+            errors.setdefault(f"{name}.{key}", []).append("Must be a non-empty string.")
+            continue
+        if len(text) > MAX_LENGTH[key]:
+            errors.setdefault(f"{name}.{key}", []).append(f"At most {MAX_LENGTH[key]} characters.")
+        if "\x00" in text:
+            errors.setdefault(f"{name}.{key}", []).append(NO_NUL)
+        texts[key] = text
+    if len(given) != 1 or given[0] not in texts or any(key.startswith(f"{name}.") for key in errors) or name in errors:
+        return None
+    return _as_reference(given[0], texts[given[0]], texts.get("source"))
+
+
+def _as_reference(kind: str, value: str, source: str | None) -> Reference:
+    # Emails are unique in any case, and compared in lower case.
+    return Reference(kind, value.lower() if kind == "email" else value, source)
 
 
 def _number(value: Any, name: str, errors: Errors, low: Decimal, high: Decimal) -> Decimal | None:
@@ -248,11 +291,13 @@ def validate_event(
 
     occurred_at = _time(raw.get("timestamp", raw.get("occurred_at")), errors, now, horizon)
 
-    actor_id = _id(raw.get("actor"), "actor", errors)
-    if actor_id is not None and not may_name_actor:
+    actor = _reference(raw.get("actor"), "actor", errors, ACTOR_KINDS)
+    if raw.get("actor") is not None and not may_name_actor:
         errors.setdefault("actor", []).append(
             "Only integrations (API keys) may name the actor; users post their own events."
         )
+    course = _reference(raw.get("course"), "course", errors, COURSE_KINDS)
+    item = _reference(raw.get("item"), "item", errors, ITEM_KINDS)
 
     metadata, columns = _metadata(raw.get("metadata"), errors)
 
@@ -260,9 +305,12 @@ def validate_event(
         event_id=event_id,  # type: ignore[arg-type]
         action=action,  # type: ignore[arg-type]
         occurred_at=occurred_at,  # type: ignore[arg-type]
-        actor_id=actor_id,
-        course_id=_id(raw.get("course"), "course", errors),
-        item_id=_id(raw.get("item"), "item", errors),
+        actor_id=actor if isinstance(actor, int) else None,
+        course_id=course if isinstance(course, int) else None,
+        item_id=item if isinstance(item, int) else None,
+        actor_ref=actor if isinstance(actor, Reference) else None,
+        course_ref=course if isinstance(course, Reference) else None,
+        item_ref=item if isinstance(item, Reference) else None,
         resource_type=_string(raw.get("resource_type"), "resource_type", 32, errors),
         resource_id=_string(
             str(raw["resource_id"]) if isinstance(raw.get("resource_id"), int) else raw.get("resource_id"),
@@ -288,14 +336,25 @@ def validate_event(
 PositiveId = Annotated[int, Meta(gt=0, le=2**63 - 1)]
 
 
+class _Named(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """A person, course or item named otherwise than by our id; which keys may be used is checked after decoding
+    (exactly one, `source` only beside `external_id`), lengths by validate_event's rules (MAX_LENGTH)."""
+
+    username: Annotated[str, Meta(min_length=1, max_length=MAX_LENGTH["username"])] | None = None
+    email: Annotated[str, Meta(min_length=1, max_length=MAX_LENGTH["email"])] | None = None
+    code: Annotated[str, Meta(min_length=1, max_length=MAX_LENGTH["code"])] | None = None
+    external_id: Annotated[str, Meta(min_length=1, max_length=MAX_LENGTH["external_id"])] | None = None
+    source: Annotated[str, Meta(min_length=1, max_length=MAX_LENGTH["source"])] | None = None
+
+
 class _FastEvent(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     event_id: UUID
     action: Literal[tuple(sorted(ACTIONS))]  # type: ignore[valid-type]
     timestamp: str | msgspec.UnsetType = msgspec.UNSET
     occurred_at: str | msgspec.UnsetType = msgspec.UNSET
-    actor: PositiveId | None = None
-    course: PositiveId | None = None
-    item: PositiveId | None = None
+    actor: PositiveId | _Named | None = None
+    course: PositiveId | _Named | None = None
+    item: PositiveId | _Named | None = None
     resource_type: Annotated[str, Meta(max_length=32)] | None = None
     # Whole numbers within 64 bits: beyond them validate_event's reader (orjson) reads a float, which it refuses.
     resource_id: Annotated[str, Meta(max_length=128)] | Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)] | None = None
@@ -308,6 +367,17 @@ class _FastBatch(msgspec.Struct, forbid_unknown_fields=True):
 
 
 _FAST_BATCH: msgspec.json.Decoder[_FastBatch] = msgspec.json.Decoder(_FastBatch)
+
+
+def _fast_reference(value: _Named, kinds: tuple[str, ...]) -> Reference | bool:
+    """The Reference, or False: not a plain one (the item-by-item path names why)."""
+    given = [(kind, text) for kind in kinds if (text := getattr(value, kind)) is not None]
+    others = [kind for kind in ("username", "email", "code", "external_id") if kind not in kinds]
+    if len(given) != 1 or any(getattr(value, kind) is not None for kind in others):
+        return False
+    if value.source is not None and given[0][0] != EXTERNAL_ID:
+        return False
+    return _as_reference(given[0][0], given[0][1], value.source)
 
 
 def batch_decode_fast(
@@ -333,14 +403,27 @@ def batch_decode_fast(
         metadata, columns = _metadata(fast.metadata, errors)
         if errors or occurred_at is None:
             return None
+        actor: int | _Named | Reference | bool | None = fast.actor
+        course: int | _Named | Reference | bool | None = fast.course
+        item: int | _Named | Reference | bool | None = fast.item
+        # Our ids (the common case) need no look at all; a named row is read, or the batch handed back.
+        if type(actor) is _Named and (actor := _fast_reference(actor, ACTOR_KINDS)) is False:
+            return None
+        if type(course) is _Named and (course := _fast_reference(course, COURSE_KINDS)) is False:
+            return None
+        if type(item) is _Named and (item := _fast_reference(item, ITEM_KINDS)) is False:
+            return None
         resource_id = fast.resource_id
         event = EventIn(
             event_id=fast.event_id,
             action=fast.action,
             occurred_at=occurred_at,
-            actor_id=fast.actor,
-            course_id=fast.course,
-            item_id=fast.item,
+            actor_id=actor if type(actor) is int else None,
+            course_id=course if type(course) is int else None,
+            item_id=item if type(item) is int else None,
+            actor_ref=actor if type(actor) is Reference else None,
+            course_ref=course if type(course) is Reference else None,
+            item_ref=item if type(item) is Reference else None,
             resource_type=fast.resource_type or "",
             resource_id=str(resource_id) if isinstance(resource_id, int) else resource_id or "",
             session_id=fast.session_id or "",

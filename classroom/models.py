@@ -156,7 +156,11 @@ class LearningItem(ExternalIdMixin, TimeStampedModel):
                 name="classroom_item_external_id_unique",
             ),
         ]
-        indexes = [models.Index(fields=["module", "kind"], name="classroom_item_module_kind_idx")]
+        indexes = [
+            models.Index(fields=["module", "kind"], name="classroom_item_module_kind_idx"),
+            # An integration names an item by its external id alone (the tracking API): found without the module.
+            models.Index(fields=["external_id"], condition=~Q(external_id=""), name="classroom_item_external_id_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.title

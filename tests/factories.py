@@ -10,6 +10,9 @@ from accounts.models import Organization, Role, User
 from classroom.models import Course, Enrollment, LearningItem, Module, Submission
 
 FIXED_TIME = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
+# When a factory's enrolment begins: before every event the tests post (the earliest, in the spring of 2026), since an
+# event counts in a class only within the learner's enrolment (classroom.references).
+ENROLLED_AT = datetime(2025, 9, 1, 8, 0, tzinfo=UTC)
 
 
 class OrganizationFactory(DjangoModelFactory[Organization]):
@@ -69,7 +72,7 @@ class EnrollmentFactory(DjangoModelFactory[Enrollment]):
     course = factory.SubFactory(CourseFactory)
     role = Enrollment.Role.STUDENT
     status = Enrollment.Status.ACTIVE
-    enrolled_at = FIXED_TIME
+    enrolled_at = ENROLLED_AT
 
 
 class ModuleFactory(DjangoModelFactory[Module]):

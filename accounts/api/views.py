@@ -1,3 +1,4 @@
+import hashlib
 from typing import Any, cast
 
 from django.conf import settings
@@ -26,15 +27,42 @@ from accounts.selectors import visible_organizations
 
 
 class AuthRateThrottle(SimpleRateThrottle):
-    """Per client address, at settings.AUTH_THROTTLE_RATE: a brake on password guessing."""
+    """Per account, at settings.AUTH_THROTTLE_RATE: a brake on guessing one person's password that leaves everyone
+    else alone, so a class signing in together behind one school router is not refused. The account is the
+    `username` the request names (in any case, so its spellings share one allowance); a request naming none (a
+    token refresh) is left to AuthAddressThrottle."""
 
     scope = "auth"
 
     def get_rate(self) -> str:
         return settings.AUTH_THROTTLE_RATE
 
+    def get_cache_key(self, request: Request, view: Any) -> str | None:
+        data = request.data  # a body that is no JSON object raises here, answered as the view would (400, 415)
+        username = data.get("username") if isinstance(data, dict) else None
+        # Read as the sign-in serializer reads it (DRF's CharField: a string, or a number as text; trimmed).
+        if isinstance(username, bool) or not isinstance(username, str | int | float) or not str(username).strip():
+            return None
+        username = str(username)
+        # Hashed: any text may be sent, and the cache key must stay short and plain.
+        account = hashlib.sha256(username.strip().casefold().encode()).hexdigest()[:32]
+        return self.cache_format % {"scope": self.scope, "ident": account}
+
+
+class AuthAddressThrottle(SimpleRateThrottle):
+    """Per client address, at settings.AUTH_THROTTLE_ADDRESS_RATE: a generous ceiling (a whole school may share one
+    address) that still stops one machine trying many accounts."""
+
+    scope = "auth_address"
+
+    def get_rate(self) -> str:
+        return settings.AUTH_THROTTLE_ADDRESS_RATE
+
     def get_cache_key(self, request: Request, view: Any) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+AUTH_THROTTLES = (AuthAddressThrottle, AuthRateThrottle)
 
 
 @extend_schema(summary="Sign in: an access and a refresh token", responses=TokenPairResponseSerializer)
@@ -43,7 +71,7 @@ class TokenObtainView(TokenObtainPairView):
     same answer."""
 
     serializer_class = TokenObtainSerializer
-    throttle_classes = (AuthRateThrottle,)
+    throttle_classes = AUTH_THROTTLES
 
 
 @extend_schema(summary="A new access and refresh token for a refresh token")
@@ -51,7 +79,7 @@ class TokenRefreshRotatingView(TokenRefreshView):
     """Exchange a refresh token for a new access token and a new refresh token; the old refresh token stops working."""
 
     serializer_class = TokenRefreshStrictSerializer
-    throttle_classes = (AuthRateThrottle,)
+    throttle_classes = AUTH_THROTTLES
 
 
 @extend_schema(summary="Sign out: revoke a refresh token", request=LogoutSerializer, responses={204: None})

@@ -76,15 +76,49 @@ class EventMetadataIn(TypedDict, total=False):
     attempts: Annotated[int, "Which attempt this is, from 1."]
 
 
+class PersonByUsername(TypedDict):
+    """A person of the key's organisation, by username (exactly as they sign in)."""
+
+    username: str
+
+
+class PersonByEmail(TypedDict):
+    """A person of the key's organisation, by email address (in any case)."""
+
+    email: str
+
+
+class CourseByCode(TypedDict):
+    """A course of the organisation, by its code (e.g. "MATH-1")."""
+
+    code: str
+
+
+class ByExternalId(TypedDict):
+    """A person, course or item by the id another system (an LMS) gives it, as synced into `external_id`."""
+
+    external_id: str
+    source: NotRequired[Annotated[str, "That system's name as synced (e.g. 'moodle'); without it, any source."]]
+
+
 class EventIn(TypedDict):
-    """One learning event. An LMS integration (API key) names the learner in `actor`; users post their own."""
+    """One learning event. An LMS integration (API key) names the learner in `actor`; users post their own.
+    `actor`, `course` and `item` are our id or an object naming the row another way, within the organisation; an
+    identifier that matches no one yet is kept as a dead letter with the reason, one that matches two is refused."""
 
     event_id: Annotated[str, "A UUID the client chooses; resending it stores nothing twice."]
     action: Annotated[Action, "What happened."]
     timestamp: Annotated[datetime, "When, with a time zone; at most an hour ahead and EVENT_MAX_AGE_DAYS old."]
-    actor: NotRequired[Annotated[int, "The learner's user id (API keys only)."]]
-    course: NotRequired[Annotated[int, "Course id."]]
-    item: NotRequired[Annotated[int, "Learning item id."]]
+    actor: NotRequired[
+        Annotated[
+            int | PersonByUsername | PersonByEmail | ByExternalId,
+            "The learner (API keys only): user id, {username}, {email} or {external_id, source}.",
+        ]
+    ]
+    course: NotRequired[Annotated[int | CourseByCode | ByExternalId, "Course id, {code} or {external_id, source}."]]
+    item: NotRequired[
+        Annotated[int | ByExternalId, "Learning item id or {external_id, source} (within `course` when given)."]
+    ]
     resource_type: NotRequired[str]
     resource_id: NotRequired[str]
     session_id: NotRequired[str]
@@ -100,13 +134,19 @@ class RejectedEvent(TypedDict):
     errors: Annotated[dict[str, list[str]], "Messages per field of that event."]
 
 
+class DeadLetteredEvent(TypedDict):
+    index: Annotated[int, "Position of the event in the batch, from 0."]
+    reason: Annotated[str, "Why it was kept aside, e.g. an unknown learner or no active enrolment at its time."]
+
+
 class IngestOutcome(TypedDict):
     """What became of the events, once committed."""
 
-    accepted: Annotated[int, "Events stored."]
+    accepted: Annotated[int, "Events stored (dead letters included)."]
     duplicates: Annotated[int, "Events whose event_id was already stored (nothing stored twice)."]
-    dead_lettered: Annotated[int, "Valid events that could not be stored as they are; kept for an operator."]
+    dead_lettered: Annotated[int, "Valid events that could not be counted as they are; kept for an operator."]
     rejected: Annotated[list[RejectedEvent], "Events refused, each with its field errors."]
+    dead_letters: Annotated[list[DeadLetteredEvent], "The events newly kept as dead letters, with the reason."]
 
 
 class IngestView(APIView):

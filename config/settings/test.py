@@ -21,6 +21,7 @@ CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]["address"] = redis_url_for(REDIS
 CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = "edupath-test"
 
 AUTH_THROTTLE_RATE = "1000/min"
+AUTH_THROTTLE_ADDRESS_RATE = "10000/min"
 # Serve static files from the apps' folders (no collectstatic before tests).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True

@@ -30,7 +30,7 @@ def test_single_event_is_stored_with_the_authenticated_actor(school: School) -> 
     body = event(course=school.course.pk, item=school.item.pk, metadata={"duration": 90, "clicks": 3})
     response = client_for(school.student).post("/api/v1/events/", body, format="json")
     assert response.status_code == 201, response.content
-    assert response.json() == {"accepted": 1, "duplicates": 0, "dead_lettered": 0, "rejected": []}
+    assert response.json() == {"accepted": 1, "duplicates": 0, "dead_lettered": 0, "rejected": [], "dead_letters": []}
     stored = LearningEvent.objects.get(event_id=body["event_id"])
     assert (stored.actor_id, stored.course_id, stored.item_id) == (school.student.pk, school.course.pk, school.item.pk)
     assert stored.duration_seconds == 90
@@ -156,7 +156,7 @@ def test_integration_names_actors_of_its_organisation_only(school: School) -> No
     rejected = {row["index"]: row["errors"] for row in body["rejected"]}
     assert rejected == {
         1: {"actor": ["Unknown learner in this organisation."]},
-        2: {"actor": ["Required for integrations: the id of the learner."]},
+        2: {"actor": ["Required for integrations: the learner's id, username, email or external id."]},
         3: {"course": ["Unknown course."]},
     }
     assert LearningEvent.objects.get().actor_id == school.student.pk

@@ -134,7 +134,7 @@ def test_events_and_admin_give_the_same_timeliness_and_scores(school: School, tw
     twice = hand_in("assignment_submit", assignment, on_time - DAY, score=15, max_score=20)
     assert client_for(s3).post("/api/v1/events/", twice, format="json").status_code == 201
     again = client_for(s3).post("/api/v1/events/batch/", {"events": [twice]}, format="json")
-    assert again.json() == {"accepted": 0, "duplicates": 1, "dead_lettered": 0, "rejected": []}
+    assert again.json() == {"accepted": 0, "duplicates": 1, "dead_lettered": 0, "rejected": [], "dead_letters": []}
     # s4 on time, then a second attempt after the due time (unnumbered: the next attempt)
     first = hand_in("assignment_submit", assignment, on_time, score=8, max_score=20)
     second = hand_in("assignment_submit", assignment, late + DAY, score=16, max_score=20)
@@ -150,7 +150,7 @@ def test_events_and_admin_give_the_same_timeliness_and_scores(school: School, tw
         {**hand_in("quiz_submit", quiz, QUIZ_DUE + DAY / 4, scaled_score=0.9, attempts=2), "actor": s2.pk},
     ]
     answer = api_key_client(school).post("/api/v1/events/batch/", {"events": integration}, format="json").json()
-    assert answer == {"accepted": 2, "duplicates": 0, "dead_lettered": 0, "rejected": []}
+    assert answer == {"accepted": 2, "duplicates": 0, "dead_lettered": 0, "rejected": [], "dead_letters": []}
 
     # ... and the same work is entered in admin
     for student, submitted_at, score, attempt in [
@@ -194,10 +194,11 @@ def test_a_hand_in_records_nothing_unless_a_student_hands_in_graded_work(school:
     answer = client_for(student).post("/api/v1/events/batch/", {"events": batch}, format="json").json()
     teacher = client_for(school.teacher).post("/api/v1/events/", hand_in("quiz_submit", quiz, NOW - DAY), format="json")
 
-    # then: every event is stored, and no submission
+    # then: every event of the student is stored, the teacher's is refused (staff activity does not count in a
+    # class), and no submission
     assert answer["accepted"] == 3
-    assert teacher.status_code == 201, teacher.content
-    assert LearningEvent.objects.count() == 4
+    assert teacher.status_code == 400, teacher.content
+    assert LearningEvent.objects.count() == 3
     assert not Submission.objects.exists()
 
 

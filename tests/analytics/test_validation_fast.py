@@ -225,5 +225,5 @@ def test_a_fast_path_dead_letter_keeps_the_event_as_posted_and_replays(school: S
 def test_a_student_batch_through_the_fast_path_is_stored_as_theirs(school: School) -> None:
     good = [event(timestamp=timezone.now().isoformat(), course=school.course.pk) for _ in range(3)]
     response = post_batch(client_for(school.student), good)
-    assert response.json() == {"accepted": 3, "duplicates": 0, "dead_lettered": 0, "rejected": []}
+    assert response.json() == {"accepted": 3, "duplicates": 0, "dead_lettered": 0, "rejected": [], "dead_letters": []}
     assert set(LearningEvent.objects.values_list("actor_id", flat=True)) == {school.student.pk}
