@@ -1,16 +1,30 @@
 from django.contrib import admin
 
+from classroom.admin_roster import RosterImportAdminMixin
+from classroom.admin_setup import (
+    CourseForm,
+    EnrolledNowMixin,
+    EnrollmentForm,
+    EnrollmentInline,
+    LearningItemForm,
+    ModuleForm,
+    complete_enrollments,
+    drop_enrollments,
+    register_people_admin,
+)
 from classroom.models import Course, Enrollment, LearningItem, LearningPath, LearningPathStep, Module, Submission
 
 
 class ModuleInline(admin.TabularInline):
     model = Module
+    form = ModuleForm
     extra = 0
     fields = ["position", "title", "external_source", "external_id"]
 
 
 @admin.register(Course)
 class CourseAdmin(admin.ModelAdmin):
+    form = CourseForm  # the time zone from a list, the organisation's by default; course_check's refusals
     list_display = [
         "code",
         "title",
@@ -26,11 +40,14 @@ class CourseAdmin(admin.ModelAdmin):
     list_select_related = ["organization"]
     date_hierarchy = "start_date"
     autocomplete_fields = ["organization"]
-    inlines = [ModuleInline]
+    inlines = [ModuleInline, EnrollmentInline]
 
 
 @admin.register(Enrollment)
-class EnrollmentAdmin(admin.ModelAdmin):
+class EnrollmentAdmin(RosterImportAdminMixin, EnrolledNowMixin, admin.ModelAdmin):
+    form = EnrollmentForm
+    actions = [drop_enrollments, complete_enrollments]
+    # "Import roster" (a CSV of people and enrolments): classroom/admin_roster.py
     list_display = ["user", "course", "role", "status", "enrolled_at", "ended_at"]
     list_filter = ["role", "status", "course__organization"]
     search_fields = ["user__username", "user__email", "course__code", "course__title"]
@@ -41,6 +58,7 @@ class EnrollmentAdmin(admin.ModelAdmin):
 
 @admin.register(Module)
 class ModuleAdmin(admin.ModelAdmin):
+    form = ModuleForm
     list_display = ["title", "course", "position", "external_id"]
     list_filter = ["course__organization"]
     search_fields = ["title", "course__code", "external_id"]
@@ -50,6 +68,7 @@ class ModuleAdmin(admin.ModelAdmin):
 
 @admin.register(LearningItem)
 class LearningItemAdmin(admin.ModelAdmin):
+    form = LearningItemForm
     list_display = ["title", "kind", "module", "max_points", "due_at", "estimated_minutes"]
     list_filter = ["kind", "module__course__organization"]
     search_fields = ["title", "module__title", "module__course__code", "external_id"]
@@ -88,3 +107,7 @@ class LearningPathStepAdmin(admin.ModelAdmin):
     search_fields = ["path__title", "item__title"]
     list_select_related = ["path", "item"]
     autocomplete_fields = ["path", "item"]
+
+
+# The people list gets "Enrol the selected people into a course…" (classroom.admin_setup.PeopleAdmin).
+register_people_admin(admin.site)

@@ -1,18 +1,107 @@
 """Writes for the teaching structure. Each checks the rules a database constraint cannot express (same
 organisation, roles that match) and leaves the rest to the named constraints in models.py."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import orjson
-from django.db import connection, transaction
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Max, Model
 
 from accounts.models import Organization, Role, User
 from classroom.models import Course, Enrollment, LearningItem, LearningPath, LearningPathStep, Module, Submission
 from core.exceptions import ApplicationError
+
+# SECTION: checks shared by the write API and Django admin
+
+
+def refuse_if_invalid(instance: Model, errors: dict[str, list[str]], message: str) -> None:
+    """Add the model's own field validation (choices, lengths, validators such as the time zone's) to `errors`
+    and refuse with all of them at once. Unique and check constraints are not re-run here: each service checks
+    those with a message naming the field, and the named constraints stay the last word in the database."""
+    try:
+        instance.full_clean(validate_constraints=False)
+    except DjangoValidationError as error:
+        for field, messages in error.message_dict.items():
+            errors.setdefault("non_field_errors" if field == NON_FIELD_ERRORS else field, []).extend(messages)
+    if errors:
+        raise ApplicationError(message, errors=errors)
+
+
+def course_check(*, course: Course) -> None:
+    """What a course must satisfy to be saved, each refusal naming its field (API and admin alike)."""
+    errors: dict[str, list[str]] = {}
+    if course.start_date and course.end_date and course.end_date < course.start_date:
+        errors["end_date"] = ["Must be on or after the start date."]
+    siblings = Course.objects.filter(organization_id=course.organization_id).exclude(pk=course.pk)
+    if course.code and siblings.filter(code=course.code).exists():
+        errors["code"] = [f"Another course of this organisation has the code {course.code}."]
+    if (
+        course.external_id
+        and siblings.filter(external_source=course.external_source, external_id=course.external_id).exists()
+    ):
+        errors["external_id"] = ["Another course of this organisation has this external source and id."]
+    refuse_if_invalid(course, errors, "The course is invalid.")
+
+
+def module_check(*, module: Module) -> None:
+    errors: dict[str, list[str]] = {}
+    siblings = Module.objects.filter(course_id=module.course_id).exclude(pk=module.pk)
+    if module.position is not None and siblings.filter(position=module.position).exists():
+        errors["position"] = [f"Another module of this course has position {module.position}."]
+    refuse_if_invalid(module, errors, "The module is invalid.")
+
+
+def learning_item_check(*, item: LearningItem) -> None:
+    errors: dict[str, list[str]] = {}
+    if item.max_points is not None and item.max_points <= 0:
+        errors["max_points"] = ["Must be greater than 0 (leave it empty for an item that is not graded)."]
+    if item.external_id and (
+        LearningItem.objects.filter(
+            module_id=item.module_id, external_source=item.external_source, external_id=item.external_id
+        )
+        .exclude(pk=item.pk)
+        .exists()
+    ):
+        errors["external_id"] = ["Another item of this module has this external source and id."]
+    refuse_if_invalid(item, errors, "The learning item is invalid.")
+
+
+def changes_apply(instance: Model, *, data: Mapping[str, Any], editable: frozenset[str]) -> list[str]:
+    """Set the editable fields named in `data` on `instance`; the names of those that changed."""
+    unknown = sorted(set(data) - editable)
+    if unknown:
+        raise ApplicationError(
+            "Fields that cannot be changed.", errors={name: ["Cannot be changed."] for name in unknown}
+        )
+    changed = [name for name, value in data.items() if getattr(instance, name) != value]
+    for name in changed:
+        setattr(instance, name, data[name])
+    return changed
+
+
+# SECTION: courses, modules, items
+
+
+def checked_save(instance: Model, *, check: Callable[[], None], update_fields: list[str] | None = None) -> None:
+    """Save a row its check has passed. Should another request have taken the same code or position in between,
+    the unique constraint refuses it and the check, run again, names the field (a 400, not a 500)."""
+    try:
+        with transaction.atomic():
+            instance.save(update_fields=update_fields)
+    except IntegrityError:
+        check()
+        raise
+
+
+COURSE_EDITABLE = frozenset(
+    {"title", "code", "subject", "start_date", "end_date", "time_zone", "external_source", "external_id"}
+)
 
 
 @transaction.atomic
@@ -28,6 +117,7 @@ def course_create(
     external_source: str = "",
     external_id: str = "",
 ) -> Course:
+    """A new class; its days count in the organisation's time zone unless another is given."""
     course = Course(
         organization=organization,
         title=title,
@@ -39,47 +129,48 @@ def course_create(
         external_source=external_source,
         external_id=external_id,
     )
-    course.full_clean()
-    course.save()
+    course_check(course=course)
+    checked_save(course, check=lambda: course_check(course=course))
     return course
 
 
 @transaction.atomic
-def enrollment_create(
-    *, user: User, course: Course, role: str = Enrollment.Role.STUDENT, enrolled_at: datetime
-) -> Enrollment:
-    if user.organization_id != course.organization_id:
-        raise ApplicationError(
-            "The person belongs to another organisation.", errors={"user": ["Not in this course's organisation."]}
-        )
-    if role == Enrollment.Role.TEACHER and user.role not in (Role.TEACHER, Role.ADMIN):
-        raise ApplicationError("Only teachers can teach a course.", errors={"role": ["User is not a teacher."]})
-    if role == Enrollment.Role.STUDENT and user.role != Role.STUDENT:
-        raise ApplicationError("Only students can attend a course.", errors={"role": ["User is not a student."]})
-    if Enrollment.objects.filter(user=user, course=course, status=Enrollment.Status.ACTIVE).exists():
-        raise ApplicationError("Already enrolled.", errors={"user": ["Already has an active enrolment here."]})
-    return Enrollment.objects.create(user=user, course=course, role=role, enrolled_at=enrolled_at)
-
-
-@transaction.atomic
-def enrollment_end(*, enrollment: Enrollment, status: str, ended_at: datetime) -> Enrollment:
-    if status not in (Enrollment.Status.DROPPED, Enrollment.Status.COMPLETED):
-        raise ApplicationError("An enrolment ends as dropped or completed.", errors={"status": ["Invalid."]})
-    if enrollment.status != Enrollment.Status.ACTIVE:
-        raise ApplicationError("The enrolment has already ended.", errors={"status": ["Not active."]})
-    enrollment.status = status
-    enrollment.ended_at = ended_at
-    enrollment.save(update_fields=["status", "ended_at", "updated_at"])
-    return enrollment
+def course_update(*, course: Course, data: Mapping[str, Any]) -> Course:
+    """Change the fields named in `data` (COURSE_EDITABLE). A new time zone counts the days of events stored from
+    now on; `manage.py rollups_rebuild` recounts the earlier ones."""
+    changed = changes_apply(course, data=data, editable=COURSE_EDITABLE)
+    if changed:
+        course_check(course=course)
+        checked_save(course, check=lambda: course_check(course=course), update_fields=[*changed, "updated_at"])
+    return course
 
 
 @transaction.atomic
 def module_create(
-    *, course: Course, title: str, position: int, external_source: str = "", external_id: str = ""
+    *, course: Course, title: str, position: int | None = None, external_source: str = "", external_id: str = ""
 ) -> Module:
-    return Module.objects.create(
+    """A unit of `course`; without a position it goes after the last one."""
+    if position is None:
+        last = Module.objects.filter(course=course).aggregate(last=Max("position"))["last"]
+        position = (last or 0) + 1
+    module = Module(
         course=course, title=title, position=position, external_source=external_source, external_id=external_id
     )
+    module_check(module=module)
+    checked_save(module, check=lambda: module_check(module=module))
+    return module
+
+
+MODULE_EDITABLE = frozenset({"title", "position", "external_source", "external_id"})
+
+
+@transaction.atomic
+def module_update(*, module: Module, data: Mapping[str, Any]) -> Module:
+    changed = changes_apply(module, data=data, editable=MODULE_EDITABLE)
+    if changed:
+        module_check(module=module)
+        checked_save(module, check=lambda: module_check(module=module), update_fields=[*changed, "updated_at"])
+    return module
 
 
 @transaction.atomic
@@ -106,9 +197,122 @@ def learning_item_create(
         external_source=external_source,
         external_id=external_id,
     )
-    item.full_clean()
-    item.save()
+    learning_item_check(item=item)
+    checked_save(item, check=lambda: learning_item_check(item=item))
     return item
+
+
+LEARNING_ITEM_EDITABLE = frozenset(
+    {
+        "module",
+        "kind",
+        "title",
+        "position",
+        "max_points",
+        "due_at",
+        "estimated_minutes",
+        "external_source",
+        "external_id",
+    }
+)
+
+
+@transaction.atomic
+def learning_item_update(*, item: LearningItem, data: Mapping[str, Any]) -> LearningItem:
+    """Change the fields named in `data`. An item moves only between modules of its own course (its events,
+    submissions and rollups belong to that class). Submissions already graded keep the maximum they were graded
+    against."""
+    module = data.get("module")
+    if module is not None and module.course_id != item.module.course_id:
+        raise ApplicationError(
+            "An item stays in its course.", errors={"module": ["Not a module of this item's course."]}
+        )
+    changed = changes_apply(item, data=data, editable=LEARNING_ITEM_EDITABLE)
+    if changed:
+        learning_item_check(item=item)
+        checked_save(item, check=lambda: learning_item_check(item=item), update_fields=[*changed, "updated_at"])
+    return item
+
+
+# SECTION: enrolments
+
+
+def enrollment_check(
+    *, user: User, course: Course, role: str, active: bool = True, exclude_pk: int | None = None
+) -> None:
+    """Who may hold an enrolment in a course in a role (the API and Django admin alike): someone of the course's
+    organisation, a student to attend, a teacher or administrator to teach, and at most one active enrolment."""
+    if user.organization_id != course.organization_id:
+        raise ApplicationError(
+            "The person belongs to another organisation.", errors={"user": ["Not in this course's organisation."]}
+        )
+    if role == Enrollment.Role.TEACHER and user.role not in (Role.TEACHER, Role.ADMIN):
+        raise ApplicationError("Only teachers can teach a course.", errors={"role": ["User is not a teacher."]})
+    if role == Enrollment.Role.STUDENT and user.role != Role.STUDENT:
+        raise ApplicationError("Only students can attend a course.", errors={"role": ["User is not a student."]})
+    if not active or course.pk is None:  # an ended row, or a course being created with its enrolments
+        return
+    others = Enrollment.objects.filter(user=user, course=course, status=Enrollment.Status.ACTIVE)
+    if exclude_pk is not None:
+        others = others.exclude(pk=exclude_pk)
+    if others.exists():
+        raise ApplicationError("Already enrolled.", errors={"user": ["Already has an active enrolment here."]})
+
+
+@transaction.atomic
+def enrollment_create(
+    *, user: User, course: Course, role: str = Enrollment.Role.STUDENT, enrolled_at: datetime
+) -> Enrollment:
+    enrollment_check(user=user, course=course, role=role)
+    return Enrollment.objects.create(user=user, course=course, role=role, enrolled_at=enrolled_at)
+
+
+def enrollment_role_for(user: User) -> str:
+    """The role a person takes in a class they are enrolled into: students attend, teachers and administrators
+    teach."""
+    return Enrollment.Role.STUDENT if user.role == Role.STUDENT else Enrollment.Role.TEACHER
+
+
+def enrollment_ensure(
+    *, user: User, course: Course, role: str = Enrollment.Role.STUDENT, enrolled_at: datetime
+) -> tuple[Enrollment, bool]:
+    """The person's active enrolment in the course in this role: the existing one (False), else a new one (True).
+    Enrolling twice is therefore harmless (an LMS may resend); an active enrolment in the other role is refused."""
+    for _attempt in range(2):
+        existing = Enrollment.objects.filter(user=user, course=course, status=Enrollment.Status.ACTIVE).first()
+        if existing is not None:
+            if existing.role != role:
+                raise ApplicationError(
+                    "Already enrolled in another role.",
+                    errors={"role": [f"Already enrolled here as {existing.role}; end that enrolment first."]},
+                )
+            return existing, False
+        try:
+            with transaction.atomic():
+                return enrollment_create(user=user, course=course, role=role, enrolled_at=enrolled_at), True
+        except IntegrityError:
+            continue  # enrolled at the same moment by another request: read theirs
+    raise ApplicationError("Could not enrol.", errors={"user": ["Enrolled concurrently; try again."]})
+
+
+@transaction.atomic
+def enrollment_end(*, enrollment: Enrollment, status: str, ended_at: datetime) -> Enrollment:
+    if status not in (Enrollment.Status.DROPPED, Enrollment.Status.COMPLETED):
+        raise ApplicationError("An enrolment ends as dropped or completed.", errors={"status": ["Invalid."]})
+    if enrollment.status != Enrollment.Status.ACTIVE:
+        raise ApplicationError("The enrolment has already ended.", errors={"status": ["Not active."]})
+    if ended_at < enrollment.enrolled_at:
+        raise ApplicationError(
+            "An enrolment ends after it began.",
+            errors={"ended_at": [f"Must not be before the enrolment began ({enrollment.enrolled_at.isoformat()})."]},
+        )
+    enrollment.status = status
+    enrollment.ended_at = ended_at
+    enrollment.save(update_fields=["status", "ended_at", "updated_at"])
+    return enrollment
+
+
+# SECTION: submissions
 
 
 def submission_state_for(*, item: LearningItem, submitted_at: datetime | None) -> str:

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from core.admin import ReadOnlyAdmin
+from core.admin import CappedCountPaginator, ReadOnlyAdmin
 from gamification.models import Achievement, ScoreBonus, StudentAchievement, XpAward, XpRule, XpTotal
 
 
@@ -49,6 +49,7 @@ class XpAwardAdmin(ReadOnlyAdmin):
     list_select_related = ["student", "rule", "course", "item"]
     date_hierarchy = "occurred_at"
     show_full_result_count = False
+    paginator = CappedCountPaginator  # a ledger of one row per rewarded event: never counted in full
 
 
 @admin.register(XpTotal)

@@ -63,6 +63,7 @@ class ScoreBonus(models.Model):
 
     class Meta:
         ordering = ["rule", "min_percent"]
+        verbose_name_plural = "score bonuses"  # Django's default adds an "s": "score bonuss"
         constraints = [
             models.UniqueConstraint(fields=["rule", "min_percent"], name="gamification_bonus_band_unique"),
             models.CheckConstraint(

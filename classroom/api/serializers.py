@@ -1,12 +1,22 @@
+from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Role, User
+from accounts.services import user_email_taken
+from accounts.validators import validate_time_zone
 from classroom import selectors
 from classroom.hooks import student_figures
-from classroom.models import Course, Enrollment, LearningItem
+from classroom.models import Course, Enrollment, LearningItem, Module
+from core.params import MAX_ID
+from core.serializers import StrictCharField, StrictSerializer
 
 
 class PersonSerializer(serializers.ModelSerializer):
@@ -17,6 +27,9 @@ class PersonSerializer(serializers.ModelSerializer):
 
 
 class UserListSerializer(serializers.ModelSerializer):
+    # Not `format: email`: a person created without an address (the write API, an importer) has "" here.
+    email = serializers.CharField(read_only=True, help_text="The email address; empty when none is known.")
+
     class Meta:
         model = User
         fields = [
@@ -147,3 +160,187 @@ class LearningItemSerializer(serializers.ModelSerializer):
             "estimated_minutes",
         ]
         read_only_fields = fields
+
+
+# SECTION: writes (the write API). Each body is checked here for types and bounds, then handed to one service,
+# which applies the rules Django admin applies too (classroom.services, accounts.services).
+
+MAX_POSITIVE_INTEGER = 2_147_483_647  # PostgreSQL integer: positions and minutes
+
+
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})
+class ScopedIdField(serializers.PrimaryKeyRelatedField):
+    """The id of a row the requester may name here: `scope` gives those from the serializer's context (the course
+    the view found in the path). Any other id, of another organisation or of nothing, is refused with the same
+    message, so an answer never tells which ids exist."""
+
+    default_error_messages = {
+        "does_not_exist": "No {noun} with id {pk_value} that you may name here.",
+        "incorrect_type": "An id (a whole number) is required.",
+    }
+
+    def __init__(self, *, noun: str, scope: Callable[[dict[str, Any]], QuerySet[Any]], **kwargs: Any) -> None:
+        self.noun, self.scope = noun, scope
+        super().__init__(**kwargs)
+
+    def get_queryset(self) -> QuerySet[Any]:
+        return self.scope(self.context)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("incorrect_type")
+        if not 1 <= data <= MAX_ID:
+            self.fail("does_not_exist", noun=self.noun, pk_value=data)
+        found = self.get_queryset().filter(pk=data).first()
+        if found is None:
+            self.fail("does_not_exist", noun=self.noun, pk_value=data)
+        return found
+
+
+def text(max_length: int, *, required: bool = True, help_text: str = "") -> StrictCharField:
+    """A string field that refuses other types; blank allowed for the optional ones."""
+    return StrictCharField(max_length=max_length, required=required, allow_blank=not required, help_text=help_text)
+
+
+def whole_number(*, required: bool = False, allow_null: bool = False, help_text: str = "") -> serializers.IntegerField:
+    return serializers.IntegerField(
+        min_value=0, max_value=MAX_POSITIVE_INTEGER, required=required, allow_null=allow_null, help_text=help_text
+    )
+
+
+class CourseWriteSerializer(StrictSerializer):
+    """A course as administrators create (POST) or change (PATCH: only the fields sent) it."""
+
+    title = text(200)
+    code = text(64, help_text="Unique within the organisation.")
+    subject = text(100, required=False)
+    start_date = serializers.DateField(required=False, allow_null=True)
+    end_date = serializers.DateField(required=False, allow_null=True, help_text="On or after start_date.")
+    time_zone = StrictCharField(
+        max_length=64,
+        required=False,
+        validators=[validate_time_zone],
+        help_text="An IANA time zone name, in which the class's days are counted. Default: the organisation's.",
+    )
+    external_source = text(32, required=False, help_text="Where the course comes from (an LMS), e.g. `moodle`.")
+    external_id = text(128, required=False, help_text="Its id there; unique per organisation and source.")
+
+
+class ModuleSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Module
+        fields = ["id", "course", "title", "position", "external_source", "external_id"]
+        read_only_fields = fields
+
+
+class ModuleWriteSerializer(StrictSerializer):
+    title = text(200)
+    position = whole_number(help_text="Unique within the course. Default on creation: after the last module.")
+    external_source = text(32, required=False)
+    external_id = text(128, required=False)
+
+
+class LearningItemWriteSerializer(StrictSerializer):
+    """A learning item of the course in the path: its module must be one of that course's."""
+
+    module = ScopedIdField(
+        noun="module",
+        scope=lambda context: Module.objects.filter(course=context.get("course")),
+        help_text="A module of this course.",
+    )
+    kind = serializers.ChoiceField(choices=LearningItem.Kind.choices)
+    title = text(200)
+    position = whole_number(help_text="Order within the module. Default 0.")
+    max_points = serializers.DecimalField(
+        max_digits=7,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        required=False,
+        allow_null=True,
+        help_text="The most a submission may score; empty for items that are not graded.",
+    )
+    due_at = serializers.DateTimeField(required=False, allow_null=True)
+    estimated_minutes = whole_number(allow_null=True)
+    external_source = text(32, required=False)
+    external_id = text(128, required=False, help_text="Unique per module and source.")
+
+
+class UserCreateSerializer(StrictSerializer):
+    """A person of the requester's organisation. Without a password the account cannot sign in with one (it may be
+    given later, or the person signs in through the organisation's LMS); a password must pass the password rules."""
+
+    username = StrictCharField(max_length=150, validators=[UnicodeUsernameValidator()])
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
+    first_name = text(150, required=False)
+    last_name = text(150, required=False)
+    role = serializers.ChoiceField(choices=Role.choices)
+    password = StrictCharField(
+        max_length=128, required=False, write_only=True, trim_whitespace=False, style={"input_type": "password"}
+    )
+
+    def validate_email(self, email: str) -> str:
+        if user_email_taken(email=email):
+            raise serializers.ValidationError("Another account uses this email address.")
+        return email
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        password = attrs.get("password")
+        if password:
+            candidate = User(**{name: value for name, value in attrs.items() if name != "password"})
+            password_checked(password, candidate)
+        return attrs
+
+
+class UserUpdateSerializer(StrictSerializer):
+    """What an administrator may change about a person of their organisation (role and organisation stay)."""
+
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
+    first_name = text(150, required=False)
+    last_name = text(150, required=False)
+    is_active = serializers.BooleanField(required=False, help_text="False: the account can no longer sign in.")
+    password = StrictCharField(
+        max_length=128, required=False, write_only=True, trim_whitespace=False, style={"input_type": "password"}
+    )
+
+    def validate_is_active(self, is_active: bool) -> bool:
+        if not is_active and self.instance is not None and self.instance.pk == self.context["request"].user.pk:
+            raise serializers.ValidationError("You cannot deactivate your own account.")
+        return is_active
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        password = attrs.get("password")
+        if password and self.instance is not None:
+            password_checked(password, self.instance)
+        return attrs
+
+
+def password_checked(password: str, user: User) -> None:
+    """Django's password validators (settings.AUTH_PASSWORD_VALIDATORS), as the admin's password forms apply them."""
+    try:
+        validate_password(password, user=user)
+    except DjangoValidationError as error:
+        raise serializers.ValidationError({"password": list(error.messages)}) from None
+
+
+class EnrollmentCreateSerializer(StrictSerializer):
+    """Enrol a person of the course's organisation. Enrolling someone already enrolled in that role answers their
+    existing enrolment (200) instead of a second one."""
+
+    user = ScopedIdField(
+        noun="user",
+        scope=lambda context: User.objects.filter(organization_id=context["course"].organization_id),
+        help_text="A person of the course's organisation.",
+    )
+    role = serializers.ChoiceField(
+        choices=Enrollment.Role.choices,
+        required=False,
+        help_text="Default: student for students, teacher for teachers and administrators.",
+    )
+    enrolled_at = serializers.DateTimeField(required=False, help_text="Default: now.")
+
+
+class EnrollmentEndSerializer(StrictSerializer):
+    """End an enrolment: the row stays, with its status and end time (the class's history keeps the student)."""
+
+    status = serializers.ChoiceField(choices=[Enrollment.Status.DROPPED, Enrollment.Status.COMPLETED])
+    ended_at = serializers.DateTimeField(required=False, help_text="Default: now. Not before enrolled_at.")
