@@ -9,7 +9,9 @@ from typing import Annotated, Any, TypedDict
 from rest_framework import serializers
 
 from analytics import selectors
-from analytics.selectors.classes import CourseAnalytics
+from analytics.selectors.assignments import AssignmentRow
+from analytics.selectors.classes import AssignmentTimeliness, CourseAnalytics
+from analytics.selectors.coursework import Coursework
 from analytics.selectors.engagement import EngagementMetrics, EngagementTrend, Realtime
 from analytics.selectors.enrolments import EnrolmentFigures
 from analytics.selectors.progress import CourseProgress, LearningProgress, ProgressTracking
@@ -22,6 +24,7 @@ from analytics.selectors.school import (
 )
 from analytics.selectors.students import LearningHeatmap, UserAnalytics
 from analytics.selectors.system import SystemMetrics
+from classroom.models import Course, Enrollment, LearningItem
 from classroom.selectors import visible_students
 from core.daterange import MAX_DAYS, DateRange
 from core.metrics import Audience, Cache, Compute, Metric, Scope, Subject, register
@@ -42,6 +45,41 @@ class StaffDaysQuery(QuerySerializer):
 
 class CourseDaysQuery(QuerySerializer):
     days = days_param()
+
+
+MODULE_HELP = "Only the assignments and quizzes of this module of the class."
+ITEM_HELP = "Only this assignment or quiz of the class (counted whenever it was due, if already due)."
+
+
+class ClassWorkQuery(QuerySerializer):
+    """One class's figures, narrowed to one module's or one item's graded work (an id of another class: 400)."""
+
+    days = days_param()
+    module = IdParam(help_text=MODULE_HELP)
+    item = IdParam(help_text=ITEM_HELP)
+
+
+class WorkFilter(TypedDict):
+    module: int | None
+    item: int | None
+
+
+def class_work_filter(course: Course, query: dict[str, Any]) -> WorkFilter:
+    """The validated `module` and `item` of a class's query: each must belong to `course` (an item must be an
+    assignment or a quiz, and of the module named, if any); otherwise a 400 naming the parameter. A module or item
+    of a class the requester cannot see gets the same answer as one that does not exist."""
+    module, item = query.get("module"), query.get("item")
+    if module is not None and not course.modules.filter(pk=module).exists():
+        raise serializers.ValidationError({"module": ["Not a module of this class."]})
+    if item is not None:
+        items = LearningItem.objects.filter(
+            pk=item, module__course=course, kind__in=[LearningItem.Kind.ASSIGNMENT, LearningItem.Kind.QUIZ]
+        )
+        if not items.exists():
+            raise serializers.ValidationError({"item": ["Not an assignment or quiz of this class."]})
+        if module is not None and not items.filter(module_id=module).exists():
+            raise serializers.ValidationError({"item": ["Not an item of the module named."]})
+    return {"module": module, "item": item}
 
 
 class CourseOnlyQuery(QuerySerializer):
@@ -174,6 +212,56 @@ def summary(scope: Scope, query: dict[str, Any]) -> SummaryWithProgress:
 def system_metrics(scope: Scope, query: dict[str, Any]) -> SystemMetrics:
     organization_id = None if scope.every_organization else (scope.organization.pk if scope.organization else 0)
     return selectors.system_metrics(hours=query["hours"], now=scope.now, organization_id=organization_id)
+
+
+class StudentName(TypedDict):
+    student: int
+    name: str
+
+
+class CourseAssignments(TypedDict):
+    """One class's assignments and quizzes already due: per item, who handed in on time, late, who is missing and
+    who is excused."""
+
+    course: int
+    first_day: date
+    last_day: date
+    as_of: datetime
+    module: Annotated[int | None, "The module asked for, if any."]
+    item: Annotated[int | None, "The item asked for, if any."]
+    totals: AssignmentTimeliness
+    items: list[AssignmentRow]
+    students: Annotated[list[StudentName], "The actively enrolled students (whom the who-lists name), by name."]
+
+
+def course_analytics(scope: Scope, query: dict[str, Any]) -> CourseAnalytics:
+    return selectors.course_analytics(
+        course=scope.course, period=last_days(scope, query["days"]), **class_work_filter(scope.course, query)
+    )
+
+
+def course_assignments(scope: Scope, query: dict[str, Any]) -> CourseAssignments:
+    course = scope.course
+    narrowed = class_work_filter(course, query)
+    period = last_days(scope, query["days"])
+    assignments = selectors.class_assignments(course=course, period=period, **narrowed)
+    students: list[StudentName] = [
+        {"student": student_id, "name": f"{first} {last}".strip() or username}
+        for student_id, first, last, username in Enrollment.objects.active_students()
+        .filter(course=course)
+        .order_by("user__last_name", "user__first_name", "user__username")
+        .values_list("user_id", "user__first_name", "user__last_name", "user__username")
+    ]
+    return {
+        "course": course.pk,
+        "first_day": period.first,
+        "last_day": period.last,
+        "as_of": period.now,
+        **narrowed,
+        "totals": assignments.totals,  # type: ignore[typeddict-item]
+        "items": assignments.items,
+        "students": students,
+    }
 
 
 class SubjectMastery(TypedDict):
@@ -316,23 +404,39 @@ def _register() -> None:
             path="analytics/courses/<int:course>/analytics",
             summary="One class over a period",
             description="One class over the last `days` days: enrolment and engagement, events, completions, XP, "
-            "average score, the daily engagement trend, assignment timeliness (on time / late / missing / excused) "
+            "average score, the daily engagement trend, assignment timeliness (on time / late / missing / excused; "
+            "of one `module` or one `item` when named; work due before a student enrolled is not missing for them) "
             "and the score distribution.",
             output=CourseAnalytics,
-            query=CourseDaysQuery,
+            query=ClassWorkQuery,
             subject=Subject.COURSE,
             audience=Audience.STAFF,
             owner="analytics",
             rows="engagement",
-            compute=lambda scope, query: selectors.course_analytics(
-                course=scope.course, period=last_days(scope, query["days"])
-            ),
+            compute=course_analytics,
+        ),
+        Metric(
+            name="analytics-course-assignments",
+            path="analytics/courses/<int:course>/assignments",
+            summary="One class's assignments and who handed them in",
+            description="Per assignment and quiz of the class due in the last `days` days (and already due), or of "
+            "one `module`, or the one `item` named (whenever it was due): the due time, on time / late / missing / "
+            "excused counts, the average score, and exactly who is in each state. Work due before a student "
+            "enrolled is not missing for them. For the class's teachers and the school's administrators.",
+            output=CourseAssignments,
+            query=ClassWorkQuery,
+            subject=Subject.COURSE,
+            audience=Audience.STAFF,
+            owner="analytics",
+            rows="items",
+            compute=course_assignments,
         ),
         Metric(
             name="analytics-learning-heatmap",
             path="analytics/learning/heatmap",
             summary="A student's activity per day",
-            description="One student's activity per day: events, active minutes and XP (zero-filled).",
+            description="One student's activity per day: events, active minutes and XP (zero-filled); for a teacher, "
+            "only in the classes they teach.",
             output=LearningHeatmap,
             query=HeatmapQuery,
             rows="heatmap",
@@ -341,7 +445,9 @@ def _register() -> None:
                 "as_of": scope.now,
                 "days": query["days"],
                 "heatmap": selectors.learning_heatmap(
-                    student_id=scope.student.pk, period=last_days(scope, query["days"])
+                    student_id=scope.student.pk,
+                    period=last_days(scope, query["days"]),
+                    course_ids=scope.student_course_ids,
                 ),
             },
             **student,
@@ -399,10 +505,11 @@ def _register() -> None:
             name="analytics-user-analytics",
             path="analytics/users/<int:student>/analytics",
             summary="One student over a period",
-            description="One student over the last `days` days in the classes the requester shares with them: "
-            "sessions, events, active minutes, items viewed and completed, average score, XP, a daily trend and per "
-            "class the same with a class comparison. Students see only themselves, and class figures only when at "
-            "least ANALYTICS_PEER_MIN_STUDENTS students contribute.",
+            description="One student over the last `days` days: sessions, events, active minutes, items viewed and "
+            "completed, average score, XP and a daily trend (all of the student's learning for the student and "
+            "their school's administrators; only the classes they teach for a teacher, as on the micro dashboard), "
+            "and per class the requester shares with them the same with a class comparison. Students see only "
+            "themselves, and class figures only when at least ANALYTICS_PEER_MIN_STUDENTS students contribute.",
             output=UserAnalytics,
             query=CourseDaysQuery,
             rows="daily",
@@ -411,6 +518,27 @@ def _register() -> None:
                 student_id=scope.student.pk,
                 courses=scope.courses,
                 period=last_days(scope, query["days"]),
+                peer_minimum=scope.small_group_minimum,
+                activity_course_ids=scope.student_course_ids,
+            ),
+            **student,
+        ),
+        Metric(
+            name="analytics-student-coursework",
+            path="analytics/coursework",
+            summary="A student's work: due soon, overdue, grades",
+            description="A student's assignments and quizzes in their active classes (for a teacher: the classes "
+            "they teach): what is due in the next 7 days, what is overdue (due, not handed in, not excused, and due "
+            "after the student enrolled), and per item their state and score with the class average (students see "
+            "the class average only when at least ANALYTICS_PEER_MIN_STUDENTS students have a score).",
+            output=Coursework,
+            query=StudentCoursesQuery,
+            rows="grades",
+            small_group_setting="ANALYTICS_PEER_MIN_STUDENTS",
+            compute=lambda scope, query: selectors.student_coursework(
+                student_id=scope.student.pk,
+                courses=scope.courses,
+                now=scope.now,
                 peer_minimum=scope.small_group_minimum,
             ),
             **student,

@@ -7,13 +7,17 @@ Usage (from the project root, PostgreSQL and Redis running, Debian's chromium in
 
 Uses a database of its own: migrates it and loads what `./dev run` loads (seed_demo, four weeks of demo activity
 through the ingestion path, XP for it), starts gunicorn (as bench/process_model.py does), logs in through the login
-form as the demo student, teacher and administrator in headless Chromium, and saves full-page PNGs of:
+form as the demo student, teacher and administrator in headless Chromium, and saves full-page PNGs of each page at
+a laptop width (1366 px) and a phone width (390 px):
 
-- student.png: "My progress" (student1);
-- class.png: the class dashboard of teacher1's first class;
-- institution.png: the institution dashboard (admin).
+- student-1366.png, student-390.png: "My progress" (student1);
+- class-1366.png, class-390.png: the class dashboard of teacher1's first class;
+- institution-1366.png, institution-390.png: the institution dashboard (admin).
 
-Every number in them comes from that database. The last line printed is `RESULT pages=3 out=<folder>`.
+At 390 px it checks that the page does not scroll sideways (wide tables scroll inside their card) and stops with
+an error naming the page if it does (tests/e2e/test_small_screens_browser.py tests the same on test data).
+Every number in them comes from that database. The last line printed is `RESULT pages=3 widths=1366,390
+out=<folder>`.
 """
 
 import argparse
@@ -46,6 +50,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+# A common laptop width and a common phone width (CSS pixels); the phone is drawn at its device pixel ratio 1.
+WIDTHS = ((1366, 900), (390, 844))
 
 
 def log_in(page: Page, base: str, username: str, password: str) -> None:
@@ -59,6 +65,9 @@ def log_in(page: Page, base: str, username: str, password: str) -> None:
 def shoot(page: Page, url: str, path: Path, charts: int) -> None:
     page.goto(url)
     page.wait_for_function(f"() => window.Chart && Object.keys(Chart.instances).length >= {charts}", timeout=30_000)
+    page_width, window_width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    if page_width > window_width:
+        raise SystemExit(f"{url} scrolls sideways at {window_width} px: the page is {page_width} px wide")
     page.screenshot(path=str(path), full_page=True)
     print(f"{path}: {url}")
 
@@ -108,18 +117,21 @@ def main() -> None:
             browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
             try:
                 for username, url, name, charts in (
-                    ("student1", f"{base}/progress/", "student.png", 3),
-                    ("teacher1", f"{base}/classes/{course}/dashboard/", "class.png", 4),
-                    ("admin", f"{base}/institution/", "institution.png", 2),
+                    ("student1", f"{base}/progress/", "student", 3),
+                    ("teacher1", f"{base}/classes/{course}/dashboard/", "class", 4),
+                    ("admin", f"{base}/institution/", "institution", 2),
                 ):
-                    context = browser.new_context(viewport={"width": 1280, "height": 900})
-                    page = context.new_page()
-                    log_in(page, base, username, arguments.password)
-                    shoot(page, url, out / name, charts)
-                    context.close()
+                    for width, height in WIDTHS:
+                        context = browser.new_context(viewport={"width": width, "height": height})
+                        page = context.new_page()
+                        log_in(page, base, username, arguments.password)
+                        shoot(page, url, out / f"{name}-{width}.png", charts)
+                        context.close()
             finally:
                 browser.close()
-    print(f"RESULT pages=3 out={out.relative_to(PROJECT_DIR) if out.is_relative_to(PROJECT_DIR) else out}")
+    widths = ",".join(str(width) for width, _ in WIDTHS)
+    shown = out.relative_to(PROJECT_DIR) if out.is_relative_to(PROJECT_DIR) else out
+    print(f"RESULT pages=3 widths={widths} out={shown}")
 
 
 if __name__ == "__main__":

@@ -4,17 +4,20 @@ analytics ← gamification) holds, as analytics.hooks does for the event store."
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from accounts.models import User
 
 
 @dataclass(frozen=True)
 class StudentFigure:
-    """A whole number about a student that their profile's student_stats shows under `name`."""
+    """A whole number about a student that their profile's student_stats shows under `name`. `compute` takes the
+    student and the classes whose learning the viewer may count: None for all of it (the student, their school's
+    administrators), else the ids (a subquery) of the classes a teacher teaches (classroom.selectors decides)."""
 
     name: str
     description: str  # the API schema's description of the field
-    compute: Callable[[User], int]
+    compute: Callable[[User, Any], int]
 
 
 _student_figures: dict[str, StudentFigure] = {}

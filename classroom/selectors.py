@@ -26,7 +26,7 @@ from accounts.models import Role, User
 from accounts.permissions import is_platform_operator, is_student, small_group_minimum
 from accounts.selectors import organization_zone
 from classroom.hooks import student_figures
-from classroom.models import Course, Enrollment, LearningItem, active_student_filter
+from classroom.models import Course, Enrollment, LearningItem, Module, active_student_filter
 from core.metrics import Scope, Subject
 
 Actor = User | AnonymousUser
@@ -72,6 +72,22 @@ def courses_in_common(viewer: Actor, student: Actor) -> QuerySet[Course]:
     """The student's classes that the viewer may also see: all of them for the student themselves and the school's
     administrators, only their own for a teacher."""
     return visible_courses(student).filter(pk__in=visible_courses(viewer).values("pk"))
+
+
+def sees_whole_student(viewer: Actor, student: User) -> bool:
+    """Whether `viewer` may see all of `student`'s learning, in every class and outside any: the student themselves,
+    their school's administrators and platform operators. A teacher sees only what happened in the classes they
+    teach (courses_in_common), on every page and endpoint about the student."""
+    member = active_member(viewer)
+    if member is None:
+        return False
+    if member.pk == student.pk or member.is_superuser:
+        return True
+    return (
+        member.role == Role.ADMIN
+        and member.organization_id is not None
+        and member.organization_id == student.organization_id
+    )
 
 
 def visible_students(user: Actor) -> QuerySet[User]:
@@ -126,6 +142,20 @@ def visible_items(user: Actor) -> QuerySet[LearningItem]:
     return LearningItem.objects.filter(module__course__in=visible_courses(user))
 
 
+def visible_modules(user: Actor) -> QuerySet[Module]:
+    return Module.objects.filter(course__in=visible_courses(user))
+
+
+def editable_courses(user: Actor) -> QuerySet[Course]:
+    """Courses whose content (modules, items) `user` may change: every course of an administrator's organisation,
+    the courses a teacher actively teaches, none for students. Only within the user's own organisation, even for
+    a platform operator (the write API acts for one school; Django admin is the operators' tool)."""
+    member = active_member(user)
+    if member is None or member.organization_id is None or member.role not in (Role.ADMIN, Role.TEACHER):
+        return Course.objects.none()
+    return visible_courses(member).filter(organization_id=member.organization_id)
+
+
 def can_view_course(user: Actor, course_id: int) -> bool:
     return visible_courses(user).filter(pk=course_id).exists()
 
@@ -168,9 +198,10 @@ def student_summary(*, student: User, viewer: Actor) -> dict[str, object]:
         for row in rows
     ]
     active = sum(1 for row in rows if row["status"] == Enrollment.Status.ACTIVE)
-    # Figures other apps own (classroom.hooks: gamification's XP total), about the student as a whole, as their
-    # progress page and micro dashboard show them to the same viewers.
-    figures = {figure.name: figure.compute(student) for figure in student_figures()}
+    # Figures other apps own (classroom.hooks: gamification's XP total), as their progress page and micro dashboard
+    # show them to the same viewer: all of the student's learning, or a teacher's classes only (as metric_scope).
+    counted = None if sees_whole_student(viewer, student) else courses_in_common(viewer, student).values("pk")
+    figures = {figure.name: figure.compute(student, counted) for figure in student_figures()}
     return {"total_enrollments": len(rows), "active_enrollments": active, **figures, "enrollments": enrollments}
 
 
@@ -243,6 +274,9 @@ def metric_scope(
             zone=organization_zone(student.organization),
             student=student,
             courses_query=lambda: named_course if named_course is not None else courses_in_common(viewer, student),
+            # every figure about the student (events, minutes, XP, heatmap, recent activity) counts the classes in
+            # scope only, unless the viewer sees all of the student and no class was named
+            whole_student=named_course is None and sees_whole_student(viewer, student),
         )
     if subject == Subject.RANKING:
         if course_id is not None:

@@ -71,6 +71,9 @@ class Scope:
     # COURSES: the classes in scope; STUDENT: the student's that the viewer may also see (a queryset, when asked for)
     courses_query: Callable[[], Any] | None = field(default=None, repr=False, compare=False)
     fixed_course_ids: tuple[int, ...] | None = None  # COURSE: the one class's id
+    # STUDENT: the viewer may see all of the student's learning (the student, their school's administrators, platform
+    # operators) and no class was named; otherwise (a teacher) every figure covers only the classes in `courses`.
+    whole_student: bool = False
 
     @cached_property
     def courses(self) -> Any:
@@ -82,6 +85,12 @@ class Scope:
         if self.fixed_course_ids is not None:
             return list(self.fixed_course_ids)
         return None if self.courses is None else self.courses.values_list("pk", flat=True)
+
+    @cached_property
+    def student_course_ids(self) -> Any:
+        """STUDENT: the classes whose learning a figure about the student may count: None (all of it, outside any
+        class too) when the viewer sees the whole student, else the ids of the classes in scope (a teacher's own)."""
+        return None if self.whole_student else self.course_ids
 
 
 Compute = Callable[[Scope, dict[str, Any]], Any]

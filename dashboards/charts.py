@@ -30,6 +30,30 @@ class Chart:
     def rows(self) -> list[tuple[Any, list[Any]]]:
         return [(label, [values[index] for _, values in self.series]) for index, label in enumerate(self.labels)]
 
+    @property
+    def linked_rows(self) -> list[tuple[Any, list[Any], str | None]]:
+        """`rows` with each label's link (None without)."""
+        links = self.options.get("links") or [None] * len(self.labels)
+        return [(label, values, link) for (label, values), link in zip(self.rows, links, strict=True)]
+
+    @property
+    def is_empty(self) -> bool:
+        """Nothing to draw: no labels, or every value zero or unknown. The page says so instead of empty axes."""
+        return not any(value for _, values in self.series for value in values)
+
+    @property
+    def empty_text(self) -> str:
+        return "No activity in this period." if self.kind in ("line", "matrix") else "Nothing to show yet."
+
+    @property
+    def heat_scale(self) -> list[tuple[int, str]]:
+        """A matrix's legend: five steps from no events to the busiest day, each with the cell colour
+        dashboards.js gives that value (alpha 0.05 for none, else 0.15 + 0.85 * value / busiest)."""
+        busiest = max([1, *(value or 0 for value in self.series[0][1])]) if self.series else 1
+        steps = [0, *sorted({max(1, round(busiest * share / 4)) for share in range(1, 5)})]
+        alphas = [0.05 if not step else 0.15 + 0.85 * step / busiest for step in steps]
+        return [(step, f"rgba(36, 87, 197, {alpha:.2f})") for step, alpha in zip(steps, alphas, strict=True)]
+
     def config(self) -> dict[str, Any]:
         """What dashboards.js hands to Chart.js."""
         if self.kind == "matrix":
@@ -60,8 +84,17 @@ def line(chart_id: str, title: str, points: list[dict[str, Any]], keys: dict[str
     )
 
 
-def bar(chart_id: str, title: str, labels: Sequence[Any], series: dict[str, Sequence[Any]], unit: str = "") -> Chart:
-    return Chart(chart_id, title, "bar", labels, list(series.items()), unit)
+def bar(
+    chart_id: str,
+    title: str,
+    labels: Sequence[Any],
+    series: dict[str, Sequence[Any]],
+    unit: str = "",
+    links: Sequence[str] | None = None,
+) -> Chart:
+    """A bar chart; `links`: one URL per label, opened when its bar is clicked (the table fallback links them too)."""
+    options = {"links": list(links)} if links is not None else {}
+    return Chart(chart_id, title, "bar", labels, list(series.items()), unit, options)
 
 
 def heatmap(chart_id: str, title: str, points: list[dict[str, Any]], key: str, label: str) -> Chart:

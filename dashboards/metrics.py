@@ -4,9 +4,11 @@ same metrics)."""
 from typing import Any
 
 from accounts.permissions import is_administrator, is_platform_operator
+from analytics import selectors as analytics
+from analytics.metrics import ITEM_HELP, MODULE_HELP, class_work_filter
 from core.daterange import DateRange
 from core.metrics import Audience, Metric, Scope, Subject, register
-from core.params import CountParam, IdParam, QuerySerializer
+from core.params import ChoiceParam, CountParam, IdParam, QuerySerializer
 from dashboards import selectors
 from dashboards.selectors import Macro, Meso, Micro
 
@@ -19,8 +21,21 @@ class MicroQuery(QuerySerializer):
 
 
 class MesoQuery(QuerySerializer):
+    """The class dashboard's filters: the timeframe, one module or one assignment, and a student status."""
+
     course = IdParam(help_text="Required: a class the requester may see.")
     days = CountParam(default=30, maximum=365, help_text=DAYS_HELP)
+    module = IdParam(help_text=MODULE_HELP)
+    item = IdParam(help_text=ITEM_HELP)
+    status = ChoiceParam(
+        analytics.STUDENT_STATUSES,
+        label="student status",
+        help_text="Only the students who are: active (an event in the period); inactive (no activity on the last "
+        "`inactive_days` days); or with at least one item (of those counted) missing, late, on_time or excused.",
+    )
+    inactive_days = CountParam(
+        default=7, maximum=365, help_text="For status=inactive: days without activity, ending today (default 7)."
+    )
 
 
 class MacroQuery(QuerySerializer):
@@ -33,12 +48,23 @@ def period_of(scope: Scope, query: dict[str, Any]) -> DateRange:
 
 def micro(scope: Scope, query: dict[str, Any]) -> Micro:
     return selectors.micro(
-        student=scope.student, courses=scope.courses, period=period_of(scope, query), viewer=scope.viewer
+        student=scope.student,
+        courses=scope.courses,
+        period=period_of(scope, query),
+        viewer=scope.viewer,
+        course_ids=scope.student_course_ids,
     )
 
 
 def meso(scope: Scope, query: dict[str, Any]) -> Meso:
-    return selectors.meso(course=scope.course, period=period_of(scope, query), viewer=scope.viewer)
+    return selectors.meso(
+        course=scope.course,
+        period=period_of(scope, query),
+        viewer=scope.viewer,
+        **class_work_filter(scope.course, query),
+        status=query.get("status"),
+        inactive_days=query["inactive_days"],
+    )
 
 
 def macro(scope: Scope, query: dict[str, Any]) -> Macro:
@@ -59,7 +85,9 @@ def _register() -> None:
             summary="One student's dashboard",
             description="One student over the last `days` days (their school's calendar): progress per class with "
             "the class average and percentile (hidden from students below the peer minimum), activity, heatmap, "
-            "XP, level, streak, achievements and recent activity.",
+            "XP, level, streak, achievements, recent activity (with its class), the work due soon and overdue with "
+            "grades and class averages, and each class's leaderboard. A teacher sees only what happened in the "
+            "classes they teach (every figure; no achievements), as on every endpoint about the student.",
             output=Micro,
             query=MicroQuery,
             subject=Subject.STUDENT,
@@ -74,8 +102,11 @@ def _register() -> None:
             path="analytics/dashboards/meso",
             summary="One class's dashboard",
             description="One class over the last `days` days (the class's calendar): course analytics, progress "
-            "distribution, completion rate, engagement score, the students table and the week's leaderboard. For "
-            "its teachers and the school's administrators.",
+            "distribution, completion rate, engagement score, the assignments per item with who handed them in, "
+            "the students table (with their on-time / late / missing counts and score average), the most and "
+            "least viewed items and the week's leaderboard. `module` and `item` narrow the assignments (timeliness, "
+            "per-item rows, the students' counts); `status` narrows the students table. For its teachers and the "
+            "school's administrators.",
             output=Meso,
             query=MesoQuery,
             subject=Subject.COURSE,

@@ -4,19 +4,32 @@ charts drawn by Chart.js from the rows of their table fallbacks. `?fragment=1` r
 the timeframe picker swaps it in without reloading the page (dashboards.js); without JavaScript the picker is a
 plain form."""
 
+import uuid
 from typing import Any, cast
+from urllib.parse import urlencode
 
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
+from django.urls import reverse
+from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError
 
 from accounts.models import Role, User
 from accounts.permissions import is_staff_role
+from analytics import selectors as analytics
 from analytics.catalogue import scoped_answer
+from analytics.metrics import ITEM_HELP, MODULE_HELP
+from core.exceptions import ApplicationError
 from core.metrics import metric
-from core.params import ChoiceParam, QuerySerializer, query_of
+from core.params import ChoiceParam, CountParam, IdParam, QuerySerializer, ascii_integer, query_of
 from dashboards import charts
+from messaging.models import SUBJECT_MAX_CHARS
+from messaging.services import RateLimited, message_send
 
 TIMEFRAMES = (7, 30, 90, 365)
 OULAD = "oulad"  # Course.external_source of imported OULAD classes: their pages credit the dataset (CC BY 4.0)
@@ -48,7 +61,8 @@ def _bad_query(error: ValidationError) -> HttpResponse:
 
 
 def _render(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
-    context |= {"timeframes": TIMEFRAMES}
+    # the live client reads the page at most once per coalescing interval, as the server pushes (docs/realtime.md)
+    context |= {"timeframes": TIMEFRAMES, "live_coalesce_ms": settings.LIVE_COALESCE_MS}
     if request.GET.get("fragment") == "1":
         return render(request, f"dashboards/_{template}", context)
     return render(request, f"dashboards/{template}", context)
@@ -116,19 +130,76 @@ def student_progress(request: HttpRequest, pk: int) -> HttpResponse:
     return _student_page(request, pk)
 
 
-@login_required
-def class_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
-    if not is_staff_role(request.user):
-        raise Http404
+class ClassPageQuery(PageQuery):
+    """The class page's query: the timeframe and the filters beside it (the meso metric's parameters). The filter
+    form sends an empty value for "any", which the page reads as not given."""
+
+    module = IdParam(help_text=MODULE_HELP)
+    item = IdParam(help_text=ITEM_HELP)
+    status = ChoiceParam(list(analytics.STUDENT_STATUSES), label="student status")
+    inactive_days = CountParam(default=7, maximum=365)
+
+
+FILTERS = ("module", "item", "status")
+STATES = ("on_time", "late", "missing", "excused")
+STATUS_LABELS = {
+    "active": "Active in the period",
+    "inactive": "Not seen for N days",
+    "missing": "With missing work",
+    "late": "With late work",
+    "on_time": "With work on time",
+    "excused": "With excused work",
+}
+
+
+def _filter_query(page: dict[str, Any], **changes: Any) -> str:
+    """The page's query string (timeframe and filters, as given) with `changes` (None removes a parameter)."""
+    values: dict[str, Any] = {"days": page["days"], **{name: page.get(name) for name in FILTERS}}
+    if page.get("status") == "inactive" or changes.get("status") == "inactive":
+        values["inactive_days"] = changes.pop("inactive_days", page["inactive_days"])
+    values |= changes
+    return urlencode({name: value for name, value in values.items() if value is not None})
+
+
+def _class_page(
+    request: HttpRequest, pk: int, *, status: int = 200, form: dict[str, Any] | None = None
+) -> HttpResponse:
+    """The class page for the timeframe and filters in the query string; `form`: the message form as it was
+    posted, with its errors (answered with `status`)."""
+    # the filter form's "any" is an empty value; an empty timeframe is still refused, as on every page
+    params = {name: value for name, value in request.GET.items() if value != "" or name not in FILTERS}
     try:
-        scope, data = _answer(request, "analytics-dashboard-meso", course=pk)
+        page = query_of(ClassPageQuery, params)
+        query = {
+            "course": pk,
+            "days": int(page["days"]),
+            "inactive_days": page["inactive_days"],
+            **{name: page[name] for name in FILTERS if page.get(name) is not None},
+        }
+        scope, data = scoped_answer(metric("analytics-dashboard-meso"), request=request, query=query)
     except ValidationError as error:
         return _bad_query(error)
     course = scope.course
     timeliness = data["assignment_timeliness"]
-    states = ("on_time", "late", "missing", "excused")
+    here = _filter_query(page)
+    assignments = [
+        {**row, "links": {state: _filter_query(page, item=row["item"], status=state) for state in STATES}}
+        for row in data["assignments"]
+    ]
     context = {
         "data": data,
+        "page": page,
+        "status_labels": STATUS_LABELS,
+        "status_label": STATUS_LABELS.get(page.get("status") or "", ""),
+        "filter_query": here,
+        "assignment_rows": assignments,
+        "no_activity_query": _filter_query(page, status="inactive", inactive_days=7),
+        "everyone_query": _filter_query(page, status=None),
+        "filtered_ids": ",".join(str(row["student"]) for row in data["students"]),
+        "message_form": form or {},
+        "message_request_id": uuid.uuid4(),
+        "message_body_limit": settings.MESSAGING_MAX_BODY_CHARS,
+        "message_subject_limit": SUBJECT_MAX_CHARS,
         "shows_oulad": course.external_source == OULAD,
         "course": course,
         "live_subscription": {"channels": ["engagement", "leaderboard"], "course": course.pk},
@@ -144,8 +215,9 @@ def class_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
             charts.bar(
                 "timeliness",
                 "Assignments due in the period",
-                [state.replace("_", " ") for state in states],
-                {"Submissions": [timeliness[state] for state in states]},
+                [state.replace("_", " ") for state in STATES],
+                {"Submissions": [timeliness[state] for state in STATES]},
+                links=[f"?{_filter_query(page, status=state)}" for state in STATES],
             ),
             charts.bar(
                 "scores",
@@ -155,7 +227,73 @@ def class_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
             ),
         ],
     }
-    return _render(request, "class.html", context)
+    response = _render(request, "class.html", context)
+    response.status_code = status
+    return response
+
+
+@login_required
+def class_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
+    if not is_staff_role(request.user):
+        raise Http404
+    return _class_page(request, pk)
+
+
+def _posted_ids(values: list[str]) -> list[int] | None:
+    """Student ids as posted (ASCII digits, comma-separated or repeated), or None when one is not an id."""
+    ids = [ascii_integer(value.strip()) for text in values for value in text.split(",") if value.strip()]
+    if any(value is None or value < 1 for value in ids):
+        return None
+    return [value for value in ids if value is not None]
+
+
+@login_required
+@require_POST
+def class_message(request: HttpRequest, pk: int) -> HttpResponse:
+    """The class page's "Message students" form: the students ticked, or everyone in the filter the page showed
+    (messaging.services.message_send decides who may be messaged). Sent: back to the page as it was, with a
+    confirmation. Refused: the page again with the form as posted and its errors (400; 429 over the hourly limit)."""
+    if not is_staff_role(request.user):
+        raise Http404
+    everyone = request.POST.get("everyone") == "1"
+    ids = _posted_ids([request.POST.get("filtered", "")] if everyone else request.POST.getlist("students"))
+    try:
+        request_id: uuid.UUID | None = uuid.UUID(request.POST.get("request_id", ""))
+    except ValueError:
+        request_id = None
+    subject, body = request.POST.get("subject", ""), request.POST.get("body", "")
+    form = {
+        "subject": subject,
+        "body": body,
+        "everyone": everyone,
+        "students": {str(value) for value in ids or []},
+    }
+    if ids is None:
+        return _class_page(request, pk, status=400, form={**form, "errors": {"students": ["Not a student id."]}})
+    try:
+        sent = message_send(
+            sender=cast(User, request.user),
+            course_id=pk,
+            student_ids=ids,
+            subject=subject,
+            body=body,
+            request_id=request_id,
+        )
+    except PermissionDenied:
+        raise Http404 from None
+    except ApplicationError as error:
+        return _class_page(request, pk, status=400, form={**form, "errors": error.errors})
+    except RateLimited as limited:
+        response = _class_page(request, pk, status=429, form={**form, "errors": {"form": [str(limited)]}})
+        response["Retry-After"] = str(limited.retry_after)
+        return response
+    count = len(sent.recipients)
+    if sent.created:
+        messages.success(request, f"Message sent to {count} student{pluralize(count)}.")
+    else:
+        messages.info(request, "This message was sent already; it was not sent again.")
+    query = request.GET.urlencode()
+    return redirect(reverse("class-dashboard", args=[pk]) + (f"?{query}" if query else ""))
 
 
 @login_required

@@ -16,7 +16,8 @@ class GamificationConfig(AppConfig):
         add_student_figure(
             StudentFigure(
                 name="total_xp",
-                description="The student's XP total (all time, in their school), as their progress page shows it.",
+                description="The student's XP total (all time, in their school; for a teacher, earned in the classes "
+                "they teach), as their progress page shows it.",
                 compute=selectors.total_xp,
             )
         )

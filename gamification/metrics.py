@@ -54,7 +54,9 @@ def leaderboard(scope: Scope, query: dict[str, Any]) -> Leaderboard:
 
 def student_progress(scope: Scope, query: dict[str, Any]) -> StudentProgress:
     course = scope.courses.first() if query.get("course") is not None else None
-    return selectors.student_progress(scope.student, courses=scope.courses, course=course, now=scope.now)
+    return selectors.student_progress(
+        scope.student, courses=scope.courses, course=course, now=scope.now, course_ids=scope.student_course_ids
+    )
 
 
 def _register() -> None:
@@ -69,7 +71,9 @@ def _register() -> None:
             output=GamificationProgress,
             query=ProgressQuery,
             rows="xp_trend",
-            compute=lambda scope, query: selectors.progress(scope.student, days=query["days"], now=scope.now),
+            compute=lambda scope, query: selectors.progress(
+                scope.student, days=query["days"], now=scope.now, course_ids=scope.student_course_ids
+            ),
             **student,
         ),
         Metric(
@@ -98,7 +102,9 @@ def _register() -> None:
             output=WeeklyXp,
             query=WeeklyXpQuery,
             rows="days",
-            compute=lambda scope, query: selectors.weekly_xp(scope.student, now=scope.now),
+            compute=lambda scope, query: selectors.weekly_xp(
+                scope.student, now=scope.now, course_ids=scope.student_course_ids
+            ),
             **student,
         ),
         Metric(
@@ -121,7 +127,9 @@ def _register() -> None:
             output=LearningOverview,
             query=ProgressQuery,
             compute=lambda scope, query: selectors.learning_overview(
-                scope.student, period=DateRange.last_days(query["days"], now=scope.now, zone=scope.zone)
+                scope.student,
+                period=DateRange.last_days(query["days"], now=scope.now, zone=scope.zone),
+                course_ids=scope.student_course_ids,
             ),
             **student,
         ),

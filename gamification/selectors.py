@@ -41,21 +41,26 @@ def period_start(period: str, today: date) -> date:
     return ALL_TIME
 
 
-def total_xp(student: User) -> int:
-    row = XpTotal.objects.filter(
-        student=student, organization=student.organization, course__isnull=True, period=Period.ALL
-    ).first()
+# Classes a figure about a student counts: None for all of the student's (the student, their school's administrators),
+# else the ids (a list or a subquery) of the classes the viewer shares with them (classroom.selectors.metric_scope).
+CourseIds = Any
+
+
+def total_xp(student: User, course_ids: CourseIds = None) -> int:
+    """The student's all-time XP: in the whole school, or earned in the classes `course_ids` only."""
+    totals = XpTotal.objects.filter(student=student, organization=student.organization, period=Period.ALL)
+    if course_ids is not None:
+        return totals.filter(course_id__in=course_ids).aggregate(xp=Sum("xp"))["xp"] or 0
+    row = totals.filter(course__isnull=True).first()
     return row.xp if row else 0
 
 
-def daily_xp(student: User, first: date, last: date) -> list[tuple[date, int]]:
-    """XP per day of the organisation's calendar, first..last, zero-filled."""
-    earned = dict(
-        XpAward.objects.filter(student=student, day__range=(first, last))
-        .values("day")
-        .annotate(xp=Sum("amount"))
-        .values_list("day", "xp")
-    )
+def daily_xp(student: User, first: date, last: date, course_ids: CourseIds = None) -> list[tuple[date, int]]:
+    """XP per day of the organisation's calendar, first..last, zero-filled (with `course_ids`: earned in those)."""
+    awards = XpAward.objects.filter(student=student, day__range=(first, last))
+    if course_ids is not None:
+        awards = awards.filter(course_id__in=course_ids)
+    earned = dict(awards.values("day").annotate(xp=Sum("amount")).values_list("day", "xp"))
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     return [(day, earned.get(day, 0)) for day in days]
 
@@ -69,13 +74,16 @@ class Streak:
     min_daily_xp: int
 
 
-def streak(student: User, today: date) -> Streak:
-    """Consecutive days (organisation's calendar) with at least GAMIFICATION_STREAK_MIN_DAILY_XP XP. The current
-    streak ends today, or yesterday if today is not active yet (then it is at risk)."""
+def streak(student: User, today: date, course_ids: CourseIds = None) -> Streak:
+    """Consecutive days (organisation's calendar) with at least GAMIFICATION_STREAK_MIN_DAILY_XP XP (with
+    `course_ids`: earned in those classes). The current streak ends today, or yesterday if today is not active yet
+    (then it is at risk)."""
     minimum = int(settings.GAMIFICATION_STREAK_MIN_DAILY_XP)
+    awards = XpAward.objects.filter(student=student, day__lte=today)
+    if course_ids is not None:
+        awards = awards.filter(course_id__in=course_ids)
     days = list(
-        XpAward.objects.filter(student=student, day__lte=today)
-        .values("day")
+        awards.values("day")
         .annotate(xp=Sum("amount"))
         .filter(xp__gte=minimum)
         .order_by("day")
@@ -253,11 +261,18 @@ class XpDay(TypedDict):
     xp: int
 
 
+EVERY_CLASS = (
+    "The figures count all of the student's learning (as the student and their school's administrators see it); "
+    "false: only the classes the requester teaches, and no achievements (they are earned across every class)."
+)
+
+
 class GamificationProgress(TypedDict):
     """XP, level, streak, achievements and the XP trend of a student."""
 
     student: int
     as_of: datetime
+    every_class: Annotated[bool, EVERY_CLASS]
     xp: int
     level: int
     level_start_xp: int
@@ -270,14 +285,17 @@ class GamificationProgress(TypedDict):
     xp_trend: list[XpDay]
 
 
-def progress(student: User, *, days: int, now: datetime) -> GamificationProgress:
+def progress(student: User, *, days: int, now: datetime, course_ids: CourseIds = None) -> GamificationProgress:
+    """XP, level, streak and the XP trend over all the student's learning, or (`course_ids`, a teacher's view) what
+    was earned in those classes; achievements only over all of it."""
     today = local_today(student.organization, now)
-    xp = total_xp(student)
+    xp = total_xp(student, course_ids)
     level = level_progress(xp)
-    current = streak(student, today)
+    current = streak(student, today, course_ids)
     return {
         "student": student.pk,
         "as_of": now,
+        "every_class": course_ids is None,
         "xp": xp,
         "level": level.level,
         "level_start_xp": level.level_start_xp,
@@ -292,9 +310,12 @@ def progress(student: User, *, days: int, now: datetime) -> GamificationProgress
             "at_risk_today": current.at_risk,
             "min_daily_xp": current.min_daily_xp,
         },
-        "achievements": achievements_for(student, today, xp=xp, longest_streak=current.longest),
+        "achievements": (
+            achievements_for(student, today, xp=xp, longest_streak=current.longest) if course_ids is None else []
+        ),
         "xp_trend": [
-            {"date": day, "xp": amount} for day, amount in daily_xp(student, today - timedelta(days=days - 1), today)
+            {"date": day, "xp": amount}
+            for day, amount in daily_xp(student, today - timedelta(days=days - 1), today, course_ids)
         ],
     }
 
@@ -317,11 +338,12 @@ class WeeklyXp(TypedDict):
     streak_at_risk_today: bool
 
 
-def weekly_xp(student: User, *, now: datetime) -> WeeklyXp:
+def weekly_xp(student: User, *, now: datetime, course_ids: CourseIds = None) -> WeeklyXp:
+    """The last 7 days' XP and the streak: all of the student's, or earned in the classes `course_ids`."""
     today = local_today(student.organization, now)
-    days = daily_xp(student, today - timedelta(days=6), today)
+    days = daily_xp(student, today - timedelta(days=6), today, course_ids)
     total = sum(amount for _, amount in days)
-    current = streak(student, today)
+    current = streak(student, today, course_ids)
     return {
         "student": student.pk,
         "as_of": now,
@@ -371,14 +393,36 @@ class Leaderboard(TypedDict):
 
 
 def leaderboard(
-    *, viewer: User, organization: Organization, course: Course | None, timeframe: str, limit: int, now: datetime
+    *,
+    viewer: User,
+    organization: Organization,
+    course: Course | None,
+    timeframe: str,
+    limit: int,
+    now: datetime,
+    days: int | None = None,
 ) -> Leaderboard:
     """The top `limit` students of a course (or the organisation) by XP in the current day, ISO week, month or all
-    time (organisation's calendar). Ties go to the lower student id, so ranks are stable. Students see public
-    handles only, and nothing of a leaderboard over fewer than GAMIFICATION_LEADERBOARD_MIN_STUDENTS students."""
-    period = TIMEFRAMES[timeframe]
-    start = period_start(period, local_today(organization, now))
-    rows = XpTotal.objects.filter(organization=organization, course=course, period=period, period_start=start, xp__gt=0)
+    time (organisation's calendar); with `days`, over the last `days` days up to today instead (the dashboards'
+    timeframe picker; `timeframe` then reads "<days>d"). Ties go to the lower student id, so ranks are stable.
+    Students see public handles only, and nothing of a leaderboard over fewer than
+    GAMIFICATION_LEADERBOARD_MIN_STUDENTS students."""
+    today = local_today(organization, now)
+    rows: Any  # XpTotal rows, or per-student sums of day rows; either way with `total`
+    if days is None:
+        start = period_start(TIMEFRAMES[timeframe], today)
+        rows = XpTotal.objects.filter(
+            organization=organization, course=course, period=TIMEFRAMES[timeframe], period_start=start, xp__gt=0
+        ).annotate(total=F("xp"))
+    else:
+        # The day rows of the window, summed per student: the same totals the week and month rows hold, any width.
+        timeframe, start = f"{days}d", today - timedelta(days=days - 1)
+        rows = (
+            XpTotal.objects.filter(organization=organization, course=course, period=Period.DAY, period_start__gte=start)
+            .values("student_id", "student__public_handle")
+            .annotate(total=Sum("xp"))
+            .filter(total__gt=0)
+        )
     population = _population(organization.pk, course)
     viewer_is_student = is_student(viewer)
     minimum = small_group_minimum(viewer, "GAMIFICATION_LEADERBOARD_MIN_STUDENTS")
@@ -401,7 +445,8 @@ def leaderboard(
     )
     if answer["hidden"]:
         return answer  # type: ignore[return-value]
-    top = list(rows.order_by("-xp", "student_id").values_list("student_id", "xp", "student__public_handle")[:limit])
+    ranked = rows.order_by("-total", "student_id")
+    top = list(ranked.values_list("student_id", "total", "student__public_handle")[:limit])
     named = set(visible_students(viewer).filter(pk__in=[row[0] for row in top]).values_list("pk", flat=True))
     names = (
         {}
@@ -423,10 +468,11 @@ def leaderboard(
 
 
 def _own_standing(student: User, rows: Any, population: int) -> Standing:
-    mine = rows.filter(student=student).values_list("xp", flat=True).first() or 0
-    ahead = rows.filter(Q(xp__gt=mine) | Q(xp=mine, student_id__lt=student.pk)) if mine else rows
+    """`rows`: one per student with XP in the period, its XP annotated as `total`."""
+    mine = rows.filter(student=student).values_list("total", flat=True).first() or 0
+    ahead = rows.filter(Q(total__gt=mine) | Q(total=mine, student_id__lt=student.pk)) if mine else rows
     rank = ahead.count() + 1
-    above = ahead.order_by("xp", "-student_id").values_list("xp", "student_id").first()
+    above = ahead.order_by("total", "-student_id").values_list("total", "student_id").first()
     to_pass = None
     if above is not None:
         # Equal XP is a tie, and ties go to the lower id: passing someone with a lower id takes one XP more.
@@ -444,7 +490,7 @@ def all_time_standing(student: User, course: Course | None = None) -> Standing:
     """The student's all-time rank, percentile and XP to pass the next rank, in a course or the whole school."""
     rows = XpTotal.objects.filter(
         organization=student.organization, course=course, period=Period.ALL, period_start=ALL_TIME, xp__gt=0
-    )
+    ).annotate(total=F("xp"))
     return _own_standing(student, rows, _population(student.organization_id or 0, course))
 
 
@@ -454,32 +500,36 @@ class LearningOverview(LearningActivity):
     student: int
     as_of: datetime
     days: int
+    every_class: Annotated[bool, EVERY_CLASS]
     xp_total: int
     level: int
     current_streak: int
     longest_streak: int
-    achievements_earned: int
-    achievements_earned_in_period: int
+    achievements_earned: Annotated[int | None, "Empty when not every class is counted (every_class false)."]
+    achievements_earned_in_period: int | None
 
 
-def learning_overview(student: User, *, period: DateRange) -> LearningOverview:
+def learning_overview(student: User, *, period: DateRange, course_ids: CourseIds = None) -> LearningOverview:
     """Sessions and their length, materials viewed and completed and XP earned over the period; and now: XP, level,
-    streak and achievements earned (in all, and in the period)."""
+    streak and achievements earned (in all, and in the period). With `course_ids` (a teacher's view), only what
+    happened in those classes, and no achievements."""
     today = local_today(student.organization, period.now)
-    level = level_progress(total_xp(student))
-    current = streak(student, today)
+    level = level_progress(total_xp(student, course_ids))
+    current = streak(student, today, course_ids)
     earned = StudentAchievement.objects.filter(student=student)
+    every_class = course_ids is None
     return {
         "student": student.pk,
         "as_of": period.now,
         "days": period.days,
-        **learning_activity(student_id=student.pk, period=period),
+        "every_class": every_class,
+        **learning_activity(student_id=student.pk, period=period, course_ids=course_ids),
         "xp_total": level.xp,
         "level": level.level,
         "current_streak": current.current,
         "longest_streak": current.longest,
-        "achievements_earned": earned.count(),
-        "achievements_earned_in_period": earned.filter(earned_at__gte=period.start()).count(),
+        "achievements_earned": earned.count() if every_class else None,
+        "achievements_earned_in_period": earned.filter(earned_at__gte=period.start()).count() if every_class else None,
     }
 
 
@@ -494,11 +544,19 @@ class StudentProgress(TypedDict):
     items_total: int
     lessons_completed: int
     lessons_total: int
-    xp: int
-    rank: Annotated[Standing, "All-time, in the school (or the class named)."]
+    xp: Annotated[int, "All-time: in the school, or earned in the classes counted (a teacher's, or the one named)."]
+    rank: Annotated[
+        Standing | None,
+        "All-time, in the school (or the class named); empty for a teacher who names no class (the school's ranking "
+        "counts classes they do not teach).",
+    ]
 
 
-def student_progress(student: User, *, courses: Any, course: Course | None, now: datetime) -> StudentProgress:
+def student_progress(
+    student: User, *, courses: Any, course: Course | None, now: datetime, course_ids: CourseIds = None
+) -> StudentProgress:
+    """Overall progress in `courses`; XP over all the student's learning or (`course_ids`) those classes; the
+    all-time rank in the class named, or in the school for a viewer who sees all of the student."""
     per_course = course_progress(student_id=student.pk, courses=courses)
     items = sum(row["items_total"] for row in per_course)
     done = sum(row["items_completed"] for row in per_course)
@@ -511,6 +569,6 @@ def student_progress(student: User, *, courses: Any, course: Course | None, now:
         "items_total": items,
         "lessons_completed": sum(row["lessons_completed"] for row in per_course),
         "lessons_total": sum(row["lessons_total"] for row in per_course),
-        "xp": total_xp(student),
-        "rank": all_time_standing(student, course),
+        "xp": total_xp(student, course_ids),
+        "rank": all_time_standing(student, course) if course is not None or course_ids is None else None,
     }

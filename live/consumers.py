@@ -259,7 +259,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         """Snapshot groups are joined by the process's hub, once for all its sockets; other groups by the consumer."""
         self.subscriptions[subscription.group] = subscription
         if parse_group(subscription.group) is not None:
-            await self.hub.attach(subscription.group, self, subscription.course_ids)
+            await self.hub.attach(subscription.group, self, subscription.course_ids, subscription.whole_student)
         else:
             await self.channel_layer.group_add(subscription.group, self.channel_name)
 

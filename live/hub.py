@@ -71,8 +71,9 @@ class Recent:
 @dataclass(eq=False)
 class GroupState:
     group: str
-    # local consumer -> what its snapshot covers (the course ids of a progress subscription, () for a class)
-    members: dict[Receiver, tuple[int, ...]] = field(default_factory=dict)
+    # local consumer -> what its snapshot covers: the course ids of a progress subscription (() for a class), and
+    # whether XP and streak count all of the student's learning (live.permissions.Subscription.whole_student)
+    members: dict[Receiver, tuple[tuple[int, ...], bool]] = field(default_factory=dict)
     notifications: Recent = field(default_factory=Recent)
     events: Recent = field(default_factory=Recent)
     runner: "asyncio.Task[None] | None" = None
@@ -88,7 +89,9 @@ def encode(payload: dict[str, Any]) -> str:
     return json.dumps(payload, cls=DjangoJSONEncoder, separators=(",", ":"))
 
 
-def compute_snapshot(group: str, course_ids: tuple[int, ...], now: datetime) -> dict[str, Any]:
+def compute_snapshot(
+    group: str, course_ids: tuple[int, ...], now: datetime, whole_student: bool = True
+) -> dict[str, Any]:
     parsed = parse_group(group)
     assert parsed is not None  # only snapshot groups are attached  # noqa: S101
     kind, pk = parsed
@@ -96,7 +99,9 @@ def compute_snapshot(group: str, course_ids: tuple[int, ...], now: datetime) -> 
         return {
             "channel": "progress",
             "student": pk,
-            "snapshot": student_progress_snapshot(student_id=pk, course_ids=course_ids, now=now),
+            "snapshot": student_progress_snapshot(
+                student_id=pk, course_ids=course_ids, now=now, whole_student=whole_student
+            ),
         }
     return {"channel": "engagement", "course": pk, "snapshot": class_engagement_snapshot(course_id=pk, now=now)}
 
@@ -113,12 +118,14 @@ class Hub:
 
     # membership
 
-    async def attach(self, group: str, receiver: Receiver, course_ids: tuple[int, ...] = ()) -> None:
+    async def attach(
+        self, group: str, receiver: Receiver, course_ids: tuple[int, ...] = (), whole_student: bool = True
+    ) -> None:
         """Deliver `group`'s messages to `receiver` from now on (returns once the layer routes them here)."""
         state = self.groups.get(group)
         if state is None:
             state = self.groups[group] = GroupState(group)
-        state.members[receiver] = course_ids
+        state.members[receiver] = (course_ids, whole_student)
         await self._sync_membership(group)
         if self._refresher is None:
             self._refresher = asyncio.get_running_loop().create_task(self._refresh())
@@ -281,13 +288,13 @@ class Hub:
     async def _push(self, state: GroupState) -> None:
         now = timezone.now()
         as_of = now.isoformat()
-        audiences: dict[tuple[int, ...], list[Receiver]] = {}
-        for receiver, course_ids in state.members.items():
-            audiences.setdefault(course_ids, []).append(receiver)
-        for course_ids, receivers in audiences.items():
+        audiences: dict[tuple[tuple[int, ...], bool], list[Receiver]] = {}
+        for receiver, coverage in state.members.items():
+            audiences.setdefault(coverage, []).append(receiver)
+        for (course_ids, whole_student), receivers in audiences.items():
             try:
                 snapshot = await database_sync_to_async(compute_snapshot, thread_sensitive=False)(
-                    state.group, course_ids, now
+                    state.group, course_ids, now, whole_student
                 )
             except Exception:
                 logger.warning("live snapshot of %s not computed", state.group, exc_info=True)

@@ -50,12 +50,16 @@ class ClassSnapshot(TypedDict):
     average_progress_percent: float | None
 
 
-def student_snapshot(*, student_id: int, course_ids: Sequence[int], now: datetime) -> StudentSnapshot:
-    """live.selectors.student_progress_snapshot from the selectors the progress page reads."""
+def student_snapshot(
+    *, student_id: int, course_ids: Sequence[int], now: datetime, whole_student: bool = True
+) -> StudentSnapshot:
+    """live.selectors.student_progress_snapshot from the selectors the progress page reads (XP and streak over all
+    the student's learning with `whole_student`, else earned in `course_ids`, as the page counts them)."""
     student = User.objects.select_related("organization").get(pk=student_id)
     courses = Course.objects.filter(pk__in=course_ids).select_related("organization")
     per_course = sorted(course_progress(student_id=student_id, courses=courses), key=lambda row: row["course"])
     today = gamification.local_today(student.organization, now)
+    counted = None if whole_student else list(course_ids)
     local_days = Q()
     for course in courses:
         local_days |= Q(course_id=course.pk, day=now.astimezone(course_zone(course)).date())
@@ -68,7 +72,7 @@ def student_snapshot(*, student_id: int, course_ids: Sequence[int], now: datetim
     total = sum(row["items_total"] for row in per_course)
     return {
         **gamification.level_and_streak(
-            level_progress(gamification.total_xp(student)), gamification.streak(student, today)
+            level_progress(gamification.total_xp(student, counted)), gamification.streak(student, today, counted)
         ),
         "overall_progress_percent": percent(done, total),
         "items_completed": done,
@@ -126,10 +130,16 @@ def _register() -> None:
             rows="courses",
             cache=Cache.NONE,
             compute=lambda scope, query: student_snapshot(
-                student_id=scope.student.pk, course_ids=_course_ids(scope), now=scope.now
+                student_id=scope.student.pk,
+                course_ids=_course_ids(scope),
+                now=scope.now,
+                whole_student=scope.whole_student,
             ),
             fast=lambda scope, query: fast.student_progress_snapshot(
-                student_id=scope.student.pk, course_ids=_course_ids(scope), now=scope.now
+                student_id=scope.student.pk,
+                course_ids=_course_ids(scope),
+                now=scope.now,
+                whole_student=scope.whole_student,
             ),
         ),
         Metric(

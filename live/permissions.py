@@ -9,7 +9,13 @@ from typing import Any
 
 from accounts.models import Role, User
 from accounts.permissions import is_staff_role
-from classroom.selectors import can_view_course, can_view_student, courses_in_common, visible_courses
+from classroom.selectors import (
+    can_view_course,
+    can_view_student,
+    courses_in_common,
+    sees_whole_student,
+    visible_courses,
+)
 from live.groups import course_group, student_group
 
 PROGRESS = "progress"
@@ -46,6 +52,9 @@ class Subscription:
     student: int | None = None
     # progress: the student's classes this viewer may see (a teacher sees only their own classes' share)
     course_ids: tuple[int, ...] = ()
+    # progress: XP and streak count all the student's learning (the student, their administrators), else a teacher's
+    # classes only (classroom.selectors.sees_whole_student, as every page and endpoint about the student)
+    whole_student: bool = False
 
 
 def _integer(value: Any) -> bool:
@@ -86,7 +95,13 @@ def subscription_authorise(*, user: User, channel: str, course: Any, student: An
         courses = (
             visible_courses(student_user) if student == user.pk else courses_in_common(user, student_user)
         ).values_list("pk", flat=True)
-        return Subscription(channel, student_group(student), student=student, course_ids=tuple(sorted(courses)))
+        return Subscription(
+            channel,
+            student_group(student),
+            student=student,
+            course_ids=tuple(sorted(courses)),
+            whole_student=sees_whole_student(user, student_user),
+        )
     if not can_view_course(user, course):
         raise Refused(COURSE_NOT_FOUND)
     if channel in STAFF_CHANNELS and not is_staff_role(user):

@@ -28,6 +28,8 @@ USER_EVENTS_MAX = 50
 # the same rows the ORM selectors read for the page (gamification.selectors total_xp and streak, analytics'
 # completed item-days, the daily rollups), through the same indexes. The streak's "today" is the organisation's
 # calendar day (gamification's); a class's events today are those of its own day (its time zone, as its rollups).
+# XP and the streak count all of the student's learning (`whole`: the student, their school's administrators) or the
+# XP earned in `courses` only (a teacher's view), as gamification.selectors does with course_ids.
 STUDENT_SNAPSHOT = f"""
 WITH student AS (
     SELECT u.id, u.organization_id,
@@ -50,23 +52,39 @@ SELECT
      JOIN classroom_course c ON c.id = r.course_id JOIN accounts_organization o ON o.id = c.organization_id
      WHERE r.student_id = s.id AND r.course_id = ANY(%(courses)s)
        AND r.day = {local_day("%(now)s::timestamptz")}),
-    (SELECT COALESCE(max(xp), 0) FROM gamification_xptotal
-     WHERE student_id = s.id AND organization_id = s.organization_id AND course_id IS NULL AND period = 'all'),
+    CASE WHEN %(whole)s
+        THEN (SELECT COALESCE(max(xp), 0) FROM gamification_xptotal
+              WHERE student_id = s.id AND organization_id = s.organization_id AND course_id IS NULL AND period = 'all')
+        ELSE (SELECT COALESCE(sum(xp), 0) FROM gamification_xptotal
+              WHERE student_id = s.id AND organization_id = s.organization_id AND course_id = ANY(%(courses)s)
+                AND period = 'all')
+    END,
     (SELECT COALESCE(array_agg(day ORDER BY day), '{{}}') FROM (
-        SELECT day FROM gamification_xpaward WHERE student_id = s.id AND day <= s.today
+        SELECT day FROM gamification_xpaward
+        WHERE student_id = s.id AND day <= s.today AND (%(whole)s OR course_id = ANY(%(courses)s))
         GROUP BY day HAVING sum(amount) >= %(min_xp)s) streak_days)
 FROM student s
 """
 
 
-def student_progress_snapshot(*, student_id: int, course_ids: Sequence[int], now: datetime) -> dict[str, Any]:
+def student_progress_snapshot(
+    *, student_id: int, course_ids: Sequence[int], now: datetime, whole_student: bool = True
+) -> dict[str, Any]:
     """A student's headline figures: XP, level, streak, and progress and today's events over `course_ids` (the
-    student's classes the viewer may see); the same numbers as dashboards.selectors.micro, which the page re-reads.
-    Raises User.DoesNotExist for an unknown student."""
+    student's classes the viewer may see; XP and streak over all the student's learning with `whole_student`, else
+    earned in those classes); the same numbers as dashboards.selectors.micro, which the page re-reads. Raises
+    User.DoesNotExist for an unknown student."""
     minimum = int(settings.GAMIFICATION_STREAK_MIN_DAILY_XP)
     with prepared_cursor() as cursor:
         cursor.execute(
-            STUDENT_SNAPSHOT, {"now": now, "student": student_id, "courses": list(course_ids), "min_xp": minimum}
+            STUDENT_SNAPSHOT,
+            {
+                "now": now,
+                "student": student_id,
+                "courses": list(course_ids),
+                "min_xp": minimum,
+                "whole": whole_student,
+            },
         )
         row = cursor.fetchone()
     if row is None:

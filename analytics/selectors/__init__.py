@@ -5,20 +5,27 @@ classroom.selectors.metric_scope), so these take already-checked ids.
 
 - engagement: the daily trend, engagement metrics per timeframe, the live minutes;
 - school: a set of classes: overview, summary, top students, recent completions, content trends, comparison;
-- classes: one class: course analytics, assignment timeliness, scores, the students table;
+- classes: one class: course analytics, assignment timeliness, scores, the students table and its status filter;
+- assignments: one class's graded work per item and per student, and what its filters may name;
 - students: one student: learning activity, heatmap, user analytics, class and peer comparison, recent activity;
+- coursework: one student's graded work: due soon, overdue, grades with the class average;
 - progress: completed items, progress per class and module, learning paths, class progress;
 - enrolments: the progress and regularity of a set of enrolments (a reference and a fast implementation);
 - system: requests, errors, latency and active learners.
 """
 
+from analytics.selectors.assignments import class_assignments, filter_choices
 from analytics.selectors.classes import (
+    STUDENT_STATUSES,
     assignment_timeliness,
     class_engagement_score,
+    class_item_views,
     class_students,
     course_analytics,
     score_distribution,
+    students_with_status,
 )
+from analytics.selectors.coursework import student_coursework
 from analytics.selectors.engagement import (
     ENGAGEMENT_TIMEFRAMES,
     engagement_metrics,
@@ -68,11 +75,14 @@ __all__ = [
     "ENGAGEMENT_TIMEFRAMES",
     "PROGRESS_BANDS",
     "SCORE_BANDS",
+    "STUDENT_STATUSES",
     "assignment_timeliness",
     "average_progress",
+    "class_assignments",
     "class_comparison",
     "class_completions",
     "class_engagement_score",
+    "class_item_views",
     "class_progress",
     "class_students",
     "completed_item_ids",
@@ -87,6 +97,7 @@ __all__ = [
     "engagement_trend_answer",
     "enrolment_figures",
     "enrolment_figures_fast",
+    "filter_choices",
     "growth_percent",
     "learning_activity",
     "learning_heatmap",
@@ -101,6 +112,8 @@ __all__ = [
     "recent_completions",
     "school_overview",
     "score_distribution",
+    "student_coursework",
+    "students_with_status",
     "summary",
     "summary_and_top_performers",
     "summary_with_progress",

@@ -1,15 +1,17 @@
 """One class: its analytics over a period, assignment timeliness, scores, and its students' activity and progress."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, TypedDict
 
 from django.db.models import Count, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
 
-from analytics.models import StudentDailyRollup
+from analytics.models import StudentDailyRollup, StudentItemDay
+from analytics.selectors.assignments import ClassAssignments, StudentWork, class_assignments, no_work
 from analytics.selectors.engagement import EngagementPoint, engagement_trend
 from analytics.selectors.progress import SCORE_BANDS
-from analytics.selectors.school import summary
+from analytics.selectors.school import ViewedItem, most_viewed, summary
 from classroom.models import Course, Enrollment, LearningItem, Submission
 from core.daterange import DateRange
 from core.figures import engagement_rate, engagement_score, minutes
@@ -17,39 +19,24 @@ from core.figures import engagement_rate, engagement_score, minutes
 
 class AssignmentTimeliness(TypedDict):
     """Assignments and quizzes due in the period (and already due), for every actively enrolled student, by the
-    latest attempt."""
+    latest attempt. Work due before a student enrolled counts only if they handed it in."""
 
     on_time: int
     late: int
-    missing: Annotated[int, "No submission, or one marked missing."]
+    missing: Annotated[int, "No submission, or one marked missing (never work due before the student enrolled)."]
     excused: int
-    expected: Annotated[int, "Items due times students."]
+    expected: Annotated[int, "Items due times the students each is expected of."]
 
 
-def assignment_timeliness(*, course: Course, period: DateRange) -> AssignmentTimeliness:
-    """For every assignment and quiz of the course due in the range and already due at `now`, and every student
-    actively enrolled: on time, late, missing (no submission, or marked missing) or excused, by the latest attempt."""
-    due = list(
-        LearningItem.objects.filter(
-            module__course=course,
-            kind__in=[LearningItem.Kind.ASSIGNMENT, LearningItem.Kind.QUIZ],
-            due_at__gte=period.start(),
-            due_at__lt=min(period.end(), period.now),
-        ).values_list("id", flat=True)
-    )
-    students = list(Enrollment.objects.active_students().filter(course=course).values_list("user_id", flat=True))
-    latest: dict[tuple[int, int], str] = {}
-    for item_id, student_id, state in (
-        Submission.objects.filter(item_id__in=due, student_id__in=students)
-        .order_by("item_id", "student_id", "attempt")
-        .values_list("item_id", "student_id", "state")
-    ):
-        latest[(item_id, student_id)] = state  # the last attempt wins
-    counts = {"on_time": 0, "late": 0, "missing": 0, "excused": 0}
-    for item_id in due:
-        for student_id in students:
-            counts[latest.get((item_id, student_id), Submission.State.MISSING)] += 1
-    return {**counts, "expected": len(due) * len(students)}  # type: ignore[typeddict-item]
+def assignment_timeliness(
+    *, course: Course, period: DateRange, module: int | None = None, item: int | None = None
+) -> AssignmentTimeliness:
+    """For every assignment and quiz of the course due in the range and already due at `now` (narrowed to one module,
+    or the one item named), and every student actively enrolled: on time, late, missing (no submission, or marked
+    missing) or excused, by the latest attempt; work due before a student enrolled is not missing for them
+    (analytics.selectors.assignments.counted_state)."""
+    assignments = class_assignments(course=course, period=period, module=module, item=item)
+    return assignments.totals  # type: ignore[return-value]
 
 
 class ScoreBand(TypedDict):
@@ -97,9 +84,19 @@ class CourseAnalytics(TypedDict):
     score_distribution: list[ScoreBand]
 
 
-def course_analytics(*, course: Course, period: DateRange) -> CourseAnalytics:
+def course_analytics(
+    *,
+    course: Course,
+    period: DateRange,
+    module: int | None = None,
+    item: int | None = None,
+    assignments: ClassAssignments | None = None,
+) -> CourseAnalytics:
     """One class over a period: the summary figures, enrolment and engagement rate, the daily engagement trend,
-    assignment timeliness and the score distribution."""
+    assignment timeliness (of one module's or one item's work, when named; from `assignments` when the caller has
+    counted them already) and the score distribution."""
+    if assignments is None:
+        assignments = class_assignments(course=course, period=period, module=module, item=item)
     totals = summary(course_ids=[course.pk], period=period)
     enrolled = Enrollment.objects.active_students().filter(course=course).count()
     active = totals["active_students"]
@@ -116,13 +113,14 @@ def course_analytics(*, course: Course, period: DateRange) -> CourseAnalytics:
         "xp": totals["xp_total"],
         "average_score_percent": totals["average_score_percent"],
         "engagement": engagement_trend(course_ids=[course.pk], period=period),
-        "assignment_timeliness": assignment_timeliness(course=course, period=period),
+        "assignment_timeliness": assignments.totals,  # type: ignore[typeddict-item]
         "score_distribution": score_distribution(course=course, period=period),
     }
 
 
-class ClassStudent(TypedDict):
-    """One actively enrolled student of a class."""
+class ClassStudent(StudentWork):
+    """One actively enrolled student of a class, with their graded work among the items counted (on time, late,
+    missing, excused, score average: analytics.selectors.assignments)."""
 
     student: int
     name: str
@@ -133,9 +131,18 @@ class ClassStudent(TypedDict):
     last_active: Annotated[date | None, "The last local day with activity in this class, ever."]
 
 
-def class_students(*, course: Course, period: DateRange, progress: dict[int, float]) -> list[ClassStudent]:
-    """The class's actively enrolled students: activity in the period, progress, and the last local day with any
-    activity in this class (ever), ordered by name."""
+def class_students(
+    *,
+    course: Course,
+    period: DateRange,
+    progress: dict[int, float],
+    work: dict[int, StudentWork] | None = None,
+) -> list[ClassStudent]:
+    """The class's actively enrolled students: activity in the period, progress, the last local day with any
+    activity in this class (ever), and their graded work (`work`, from class_assignments; counted here when not
+    given), ordered by name."""
+    if work is None:
+        work = class_assignments(course=course, period=period).by_student
     in_period = {
         row["student_id"]: row
         for row in StudentDailyRollup.objects.filter(course=course, day__range=(period.first, period.last))
@@ -162,11 +169,69 @@ def class_students(*, course: Course, period: DateRange, progress: dict[int, flo
                 "active_days": activity.get("days") or 0,
                 "progress_percent": progress.get(student_id, 0.0),
                 "last_active": last_active,
+                **work.get(student_id, no_work()),
             }
         )
     return rows
 
 
+# The students table's status filter: active in the period; not seen for N days; with work in one state.
+STUDENT_STATUSES = ("active", "inactive", "missing", "late", "on_time", "excused")
+
+
+def students_with_status(
+    rows: list[ClassStudent], *, status: str | None, today: date, inactive_days: int
+) -> list[ClassStudent]:
+    """The rows of class_students a status names: `active`, any event in the period; `inactive`, no activity on the
+    last `inactive_days` local days (today included; never active counts too); `missing`, `late`, `on_time` or
+    `excused`, at least one item counted in that state. None: every row."""
+    if status is None:
+        return rows
+    if status == "active":
+        return [row for row in rows if row["events"] > 0]
+    if status == "inactive":
+        since = today - timedelta(days=inactive_days - 1)
+        return [row for row in rows if row["last_active"] is None or row["last_active"] < since]
+    return [row for row in rows if row[status] > 0]  # type: ignore[literal-required]
+
+
 def class_engagement_score(students: list[ClassStudent], days: int) -> float | None:
     """analytics.selectors.enrolments.enrolment_figures' engagement score for one class, from its students table."""
     return engagement_score(sum(row["active_days"] for row in students), len(students), days)
+
+
+class ItemViews(TypedDict):
+    """The class's items viewed most and least in the period (distinct learners per day, summed)."""
+
+    most_viewed: Annotated[list[ViewedItem], "As analytics/trends/content?course= lists them."]
+    least_viewed: Annotated[list[ViewedItem], "Every item of the class counts, unviewed ones (0) first."]
+
+
+def class_item_views(*, course: Course, period: DateRange, limit: int = 5) -> ItemViews:
+    """The `limit` items of one class viewed most (analytics.selectors.school.most_viewed, the content trends'
+    definition) and least in the period: the least viewed are chosen among all the class's items, so an item no
+    one opened leads that list; ties go to the item listed first in the course."""
+    viewed = StudentItemDay.objects.filter(
+        item_id=OuterRef("pk"),
+        course_id=course.pk,
+        day__range=(period.first, period.last),
+        kind=StudentItemDay.Kind.VIEWED,
+    )
+    least = (
+        LearningItem.objects.filter(module__course=course)
+        .annotate(
+            views=Coalesce(Subquery(viewed.values("item_id").annotate(n=Count("id")).values("n")[:1]), 0),
+            learners=Coalesce(
+                Subquery(viewed.values("item_id").annotate(n=Count("student_id", distinct=True)).values("n")[:1]), 0
+            ),
+        )
+        .order_by("views", "module__position", "position", "id")
+        .values("id", "title", "views", "learners")[:limit]
+    )
+    return {
+        "most_viewed": most_viewed(ids=[course.pk], period=period, limit=limit),
+        "least_viewed": [
+            {"item": row["id"], "title": row["title"], "views": row["views"], "learners": row["learners"]}
+            for row in least
+        ],
+    }

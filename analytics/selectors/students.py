@@ -4,13 +4,13 @@ where they stand in their classes, and their latest events."""
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Any, NotRequired, TypedDict
+from typing import Annotated, Any, Literal, NotRequired, TypedDict
 
 from django.db.models import Count, Exists, OuterRef, QuerySet, Sum
 
 from analytics.models import LearningEvent, StudentDailyRollup
 from analytics.selectors.progress import average_progress, progress_of
-from classroom.models import Course, Enrollment, LearningItem
+from classroom.models import Course, Enrollment
 from core.daterange import DateRange
 from core.figures import mean, minutes, score_average, share_below, withhold_small_group
 
@@ -72,13 +72,19 @@ class HeatmapDay(TypedDict):
     xp: int
 
 
-def learning_heatmap(*, student_id: int, period: DateRange) -> list[HeatmapDay]:
-    """Per day (each course's own calendar): events, active minutes and XP of one student over all their courses."""
+def learning_heatmap(
+    *, student_id: int, period: DateRange, course_ids: Iterable[int] | QuerySet[Any] | None = None
+) -> list[HeatmapDay]:
+    """Per day (each course's own calendar): events, active minutes and XP of one student over all their courses, or
+    only those in `course_ids` (a teacher's view: the classes they teach)."""
+    rollups = StudentDailyRollup.objects.filter(student_id=student_id, day__range=(period.first, period.last))
+    if course_ids is not None:
+        rollups = rollups.filter(course_id__in=course_ids)
     rows = {
         row["day"]: row
-        for row in StudentDailyRollup.objects.filter(student_id=student_id, day__range=(period.first, period.last))
-        .values("day")
-        .annotate(events=Sum("events"), active_seconds=Sum("active_seconds"), xp=Sum("xp"))
+        for row in rollups.values("day").annotate(
+            events=Sum("events"), active_seconds=Sum("active_seconds"), xp=Sum("xp")
+        )
     }
     return [
         {
@@ -182,21 +188,36 @@ class UserAnalytics(LearningActivity):
 
 
 def user_analytics(
-    *, student_id: int, courses: QuerySet[Course], period: DateRange, peer_minimum: int
+    *,
+    student_id: int,
+    courses: QuerySet[Course],
+    period: DateRange,
+    peer_minimum: int,
+    activity_course_ids: Iterable[int] | QuerySet[Any] | None | Literal["courses"] = "courses",
 ) -> UserAnalytics:
-    """One student over a period, limited to the given courses: the learning_activity totals, the average score, a
-    zero-filled daily trend and a per-course breakdown with the class comparison (class_comparison; pass
-    `peer_minimum` 0 to show it whatever the class size)."""
+    """One student over a period: the learning_activity totals, the average score and a zero-filled daily trend over
+    `activity_course_ids` (None: all the student's learning, for a viewer who sees the whole student; by default the
+    given courses), and a per-course breakdown of the given courses with the class comparison (class_comparison;
+    pass `peer_minimum` 0 to show it whatever the class size). The micro dashboard counts the same
+    learning_activity over the same classes, so the two agree for one viewer and period."""
     course_rows = list(courses.order_by("code").values_list("pk", "code", "title"))
     course_ids = [pk for pk, _, _ in course_rows]
-    totals = learning_activity(student_id=student_id, period=period, course_ids=course_ids)
+    counted = course_ids if isinstance(activity_course_ids, str) else activity_course_ids
+    totals = learning_activity(student_id=student_id, period=period, course_ids=counted)
     in_range = StudentDailyRollup.objects.filter(course_id__in=course_ids, day__range=(period.first, period.last))
+    mine = StudentDailyRollup.objects.filter(student_id=student_id, day__range=(period.first, period.last))
+    if counted is not None:
+        mine = mine.filter(course_id__in=counted)
     fields = ("events", "active_seconds", "items_viewed", "items_completed", "score_sum", "score_count", "xp")
     days: dict[date, dict[str, Any]] = {}
     per_course: dict[int, dict[str, Any]] = {}
+    listed = set(course_ids)
     # one row per course and day (the rollup's unique key): no grouping needed
-    for row in in_range.filter(student_id=student_id).values("day", "course_id", *fields):
-        for target in (days.setdefault(row["day"], {}), per_course.setdefault(row["course_id"], {})):
+    for row in mine.values("day", "course_id", *fields):
+        targets = [days.setdefault(row["day"], {})]
+        if row["course_id"] in listed:
+            targets.append(per_course.setdefault(row["course_id"], {}))
+        for target in targets:
             for key in fields:
                 target[key] = target.get(key, 0) + row[key]
     enrolled_student = Enrollment.objects.filter(
@@ -214,8 +235,8 @@ def user_analytics(
         )
     ):
         peers.setdefault(row["course_id"], []).append(row)
-    score_sum = sum((row.get("score_sum", 0) for row in per_course.values()), Decimal(0))
-    score_count = sum(row.get("score_count", 0) for row in per_course.values())
+    score_sum = sum((row.get("score_sum", 0) for row in days.values()), Decimal(0))
+    score_count = sum(row.get("score_count", 0) for row in days.values())
     return {
         "student": student_id,
         "as_of": period.now,
@@ -261,22 +282,33 @@ class PeerComparison(TypedDict):
 
     hidden: bool
     students: Annotated[int, "Actively enrolled students of the class."]
+    has_activity: Annotated[bool, "Someone in the class has completed an item; without that, no percentile."]
     reason: NotRequired[str]
     class_average_percent: NotRequired[float | None]
-    percentile: NotRequired[Annotated[float | None, "Share of the class (the student included) with less progress."]]
+    percentile: NotRequired[
+        Annotated[
+            float | None,
+            "Share of the class (the student included) with less progress, in percent: 80 means ahead of 80 % of "
+            "the class. Empty while nobody in the class has completed anything.",
+        ]
+    ]
 
 
 def peer_comparison(*, student_id: int, completions: dict[int, tuple[int, int]], minimum: int) -> PeerComparison:
     """The class's average progress and where the student stands (the share of the class with less progress), from
-    each enrolled student's (items completed, items). Left out when fewer than `minimum` students take part."""
+    each enrolled student's (items completed, items). Left out when fewer than `minimum` students take part. In a
+    class where nobody has completed anything yet every student would stand at 0.0, which reads as "last": the
+    percentile is empty instead."""
     progress = progress_of(completions)
     values = list(progress.values())
     mine = progress.get(student_id)
+    has_activity = any(done for done, _ in completions.values())
     answer: dict[str, Any] = {
         "hidden": False,
         "students": len(values),
+        "has_activity": has_activity,
         "class_average_percent": average_progress(completions.values()),
-        "percentile": share_below(mine, values) if mine is not None else None,
+        "percentile": share_below(mine, values) if mine is not None and has_activity else None,
     }
     return withhold_small_group(  # type: ignore[return-value]
         answer,
@@ -292,21 +324,39 @@ class ActivityEntry(TypedDict):
     occurred_at: datetime
     action: str
     course: int | None
+    course_code: Annotated[str | None, "The class the event happened in (empty: outside any class)."]
+    course_title: str | None
     item: int | None
     title: str | None
 
 
-def recent_activity(*, student_id: int, now: datetime, limit: int = RECENT_ACTIVITY) -> list[ActivityEntry]:
-    """The student's latest events (through the (actor_id, occurred_at) index), with item titles."""
-    rows = list(
-        LearningEvent.objects.filter(
-            actor_id=student_id, occurred_at__lte=now, occurred_at__gte=now - timedelta(days=90)
-        )
-        .order_by("-occurred_at")
-        .values_list("occurred_at", "action", "course_id", "item_id")[:limit]
+def recent_activity(
+    *,
+    student_id: int,
+    now: datetime,
+    limit: int = RECENT_ACTIVITY,
+    course_ids: Iterable[int] | QuerySet[Any] | None = None,
+) -> list[ActivityEntry]:
+    """The student's latest events (through the (actor_id, occurred_at) index), with the class and item of each;
+    with `course_ids`, only those in these classes (a teacher's view: the classes they teach)."""
+    events = LearningEvent.objects.filter(
+        actor_id=student_id, occurred_at__lte=now, occurred_at__gte=now - timedelta(days=90)
     )
-    titles = dict(LearningItem.objects.filter(pk__in={row[3] for row in rows if row[3]}).values_list("pk", "title"))
+    if course_ids is not None:
+        events = events.filter(course_id__in=course_ids)
+    # The latest rows first (the index), then their class and item by primary key: nested loops over `limit` rows.
+    rows = events.order_by("-occurred_at").values_list(
+        "occurred_at", "action", "course_id", "course__code", "course__title", "item_id", "item__title"
+    )[:limit]
     return [
-        {"occurred_at": at, "action": action, "course": course_id, "item": item_id, "title": titles.get(item_id)}
-        for at, action, course_id, item_id in rows
+        {
+            "occurred_at": at,
+            "action": action,
+            "course": course_id,
+            "course_code": code,
+            "course_title": course_title,
+            "item": item_id,
+            "title": title,
+        }
+        for at, action, course_id, code, course_title, item_id, title in rows
     ]

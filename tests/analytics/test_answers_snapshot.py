@@ -106,6 +106,46 @@ CORRECTIONS: dict[str, str] = {
         ],
         "submit events record submissions",
     ),
+    # Issue 13: a teacher's view of a student counts only the classes they teach, in every figure (s1 has an event
+    # outside `teacher`'s classes on the 14-day heatmap's sixth day), and leaves out what counts every class:
+    # achievements, the school-wide rank. The shared-student figures are asserted in
+    # tests/dashboards/test_student_page.py.
+    **dict.fromkeys(
+        [
+            "teacher */analytics/dashboards/micro*.body.activity.*",
+            "teacher */analytics/dashboards/micro*.body.heatmap[[]*[]].*",
+            "teacher */analytics/dashboards/micro*.body.achievements",
+            "teacher */analytics/learning/heatmap*.body.heatmap[[]*[]].*",
+            "teacher */analytics/learning/overview*.body.achievements_earned*",
+            "teacher */analytics/student-progress*.body.rank",
+            "teacher */gamification/progress*.body.achievements",
+        ],
+        "a teacher sees only their classes of a student",
+    ),
+    # Issue 13: users/{id}/analytics counted the student's shared classes even for the student themselves, while
+    # their micro dashboard counted all their learning (145 and 278 events on the demo): both now count the same
+    # classes for the same viewer (all of it for the student and their administrators).
+    **dict.fromkeys(
+        [
+            f"s1 /api/v1/analytics/users/*/analytics.body.{field}"
+            for field in (
+                "events",
+                "sessions",
+                "active_minutes",
+                "average_session_minutes",
+                "active_days",
+                "materials_viewed",
+                "materials_completed",
+                "xp_earned",
+                "average_score_percent",
+                "daily[[]*[]].*",
+            )
+        ],
+        "user analytics and the micro dashboard count the same classes",
+    ),
+    # Issue 13: the class dashboard's leaderboard follows the picked timeframe (XP of the last `days` days,
+    # `timeframe` "<days>d") like every other figure of the page, instead of the current ISO week.
+    "*/analytics/dashboards/meso*.body.leaderboard.*": "the class leaderboard follows the picked timeframe",
 }
 
 

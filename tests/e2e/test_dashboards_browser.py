@@ -16,6 +16,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from pytest_django.live_server_helper import LiveServer
 
 from analytics.services import events_ingest
+from dashboards.templatetags.dashboards_format import duration
 from tests.conftest import School
 from tests.e2e.test_api_docs_browser import CHROMIUM_ARGS, chromium_path
 
@@ -113,7 +114,7 @@ def test_teacher_class_dashboard_shows_the_api_numbers(
     assert rows.count() == len(api["students"]) == 2
     for row in api["students"]:
         cells = page.locator(f"tr[data-student='{row['student']}'] td").all_inner_texts()
-        assert cells[:3] == [str(row["events"]), str(row["active_minutes"]), str(row["progress_percent"])]
+        assert cells[:3] == [str(row["events"]), duration(row["active_minutes"]), str(row["progress_percent"])]
 
     # The timeframe picker swaps in the 7-day figures without a reload: the marker set on this window survives.
     page.evaluate("() => { window.__sameDocument = true; }")
@@ -144,8 +145,9 @@ def test_student_progress_page_shows_the_api_numbers(
         assert metric(page, name) == str(api[name]), name
     assert metric(page, "overall_progress_percent") == shown(api["overall_progress_percent"])
     assert metric(page, "streak.current") == str(api["streak"]["current"])
-    for name in ("events", "active_minutes", "materials_completed"):
+    for name in ("events", "materials_completed"):
         assert metric(page, f"activity.{name}") == str(api["activity"][name]), name
+    assert metric(page, "activity.active_minutes") == duration(api["activity"]["active_minutes"]) == "30 min"
     assert api["xp"] == 22 and api["activity"]["events"] == 2  # 2 + 20 XP; the classmate's event is not hers
     # two students in the class: below the peer minimum, so no class average for a student
     assert "Shown when at least 5 students take part." in page.locator("table[data-table=courses]").inner_text()
