@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("classroom.api.urls")),
     path("", include("analytics.api.urls")),
+    path("", include("messaging.api.urls")),
     path("", include("live.api_urls")),
 ]
 

@@ -16,6 +16,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import User
+from classroom.models import Enrollment
+from core.jobs import job_create
+from core.models import Job
 from tests.conftest import School
 
 ROLES = ("anonymous", "student", "teacher", "admin")
@@ -62,6 +65,11 @@ def staff_cases(name: str, path: str) -> list[Case]:
     ]
 
 
+def message_to(who: str) -> Callable[[School], dict[str, Any]]:
+    """A message body to the student of the School attribute `who`."""
+    return lambda school: {"students": [getattr(school, who).pk], "subject": "Hello", "body": "See you."}
+
+
 def with_id(template: str, who: str | None) -> Callable[[School], str]:
     """`template` with the id of the School's `who` (a user or a course), or of nothing (None: a missing id)."""
     return lambda s: template.format(getattr(s, who).pk if who else MISSING_ID)
@@ -81,6 +89,11 @@ def class_cases(name: str, path: str) -> list[Case]:
         ],
         Case(name, lambda s: f"/api/v1/{path}", {"anonymous": 401, "student": 403, "teacher": 400, "admin": 400}),
     ]
+
+
+def job_url(who: str | None) -> Callable[[School], str]:
+    """The URL of a job `who` asked for (job_of), or of a missing one."""
+    return lambda s: f"/api/v1/jobs/{job_of(s, who)}"
 
 
 CASES = [
@@ -255,6 +268,7 @@ CASES = [
     *student_cases("analytics-learning-overview", "analytics/learning/overview"),
     *student_cases("analytics-student-progress", "analytics/student-progress"),
     *student_cases("analytics-subject-mastery", "analytics/subject-mastery"),
+    *student_cases("analytics-student-coursework", "analytics/coursework"),
     # Class- and school-level analytics are for staff; a class outside a teacher's scope is 404 like a missing one.
     *staff_cases("analytics-trends-engagement", "analytics/trends/engagement"),
     *staff_cases("analytics-realtime", "analytics/realtime"),
@@ -393,6 +407,49 @@ CASES = [
         {"anonymous": 302, "student": 404, "teacher": 200, "admin": 200},
         page=True,
     ),
+    # Issue 13, the class dashboard: per-item who-lists (API), and messages to students (API, page form, notices).
+    *[
+        Case("analytics-course-assignments", with_id("/api/v1/analytics/courses/{}/assignments", who), expect)
+        for who, expect in (
+            ("course", {"anonymous": 401, "student": 403, "teacher": 200, "admin": 200}),
+            ("other_course", {"anonymous": 401, "student": 403, "teacher": 404, "admin": 200}),
+            ("foreign_course", {"anonymous": 401, "student": 403, "teacher": 404, "admin": 404}),
+            (None, {"anonymous": 401, "student": 403, "teacher": 404, "admin": 404}),
+        )
+    ],
+    *[
+        Case(
+            "course-messages",
+            with_id("/api/v1/courses/{}/messages", course),
+            expect,
+            method="post",
+            body=message_to(who),
+        )
+        for course, who, expect in (
+            ("course", "student", {"anonymous": 401, "student": 403, "teacher": 201, "admin": 201}),
+            ("other_course", "other_student", {"anonymous": 401, "student": 403, "teacher": 404, "admin": 201}),
+            ("foreign_course", "foreign_student", {"anonymous": 401, "student": 403, "teacher": 404, "admin": 404}),
+            (None, "student", {"anonymous": 401, "student": 403, "teacher": 404, "admin": 404}),
+        )
+    ],
+    Case("notices", lambda s: "/api/v1/notices", {"anonymous": 401, "student": 200, "teacher": 200, "admin": 200}),
+    *[
+        Case(
+            "class-messages",
+            with_id("/classes/{}/messages/", course),
+            expect,
+            method="post",
+            page=True,
+            body=message_to(who),
+        )
+        for course, who, expect in (
+            # sent: back to the class page (302), as the anonymous visitor is sent to the login page
+            ("course", "student", {"anonymous": 302, "student": 404, "teacher": 302, "admin": 302}),
+            ("other_course", "other_student", {"anonymous": 302, "student": 404, "teacher": 404, "admin": 302}),
+            ("foreign_course", "foreign_student", {"anonymous": 302, "student": 404, "teacher": 404, "admin": 404}),
+            (None, "student", {"anonymous": 302, "student": 404, "teacher": 404, "admin": 404}),
+        )
+    ],
     # /health is public and covered for every role in tests/core/test_health.py.
     # A single-use WebSocket ticket for anyone signed in (tests/live covers using it).
     Case(
@@ -401,7 +458,191 @@ CASES = [
         {"anonymous": 401, "student": 201, "teacher": 201, "admin": 201},
         method="post",
     ),
+    # Issue 13, the roster import (administrators; a dry run here) and the jobs large imports run as: a job is seen by
+    # who asked for it and their school's administrators, by anyone else as missing.
+    Case(
+        "roster-import",
+        lambda s: "/api/v1/rosters/import",
+        {"anonymous": 401, "student": 403, "teacher": 403, "admin": 200},
+        method="post",
+        body=lambda s: {"csv": "username,email,first_name,last_name,role,courses\nnewbie,,New,Bie,student,MATH-1\n"},
+    ),
+    *[
+        Case("job-detail", job_url(who), expect)
+        for who, expect in (
+            ("admin", {"anonymous": 401, "student": 404, "teacher": 404, "admin": 200}),
+            ("student", {"anonymous": 401, "student": 200, "teacher": 404, "admin": 200}),
+            ("foreign_admin", {"anonymous": 401, "student": 404, "teacher": 404, "admin": 404}),
+            (None, {"anonymous": 401, "student": 404, "teacher": 404, "admin": 404}),
+        )
+    ],
 ]
+
+
+def job_of(school: School, who: str | None) -> int:
+    """The id of a job `who` asked for, in their school (made on first use); a missing id for None."""
+    if who is None:
+        return MISSING_ID
+    user = getattr(school, who)
+    job = Job.objects.filter(requested_by=user).first() or job_create(
+        kind="roster_import", requested_by=user, organization_id=user.organization_id
+    )
+    return job.pk
+
+
+def enrollment_of(who: str, course: str) -> Callable[[School], int]:
+    """The id of the School's `who`'s enrolment in its `course`."""
+    return lambda s: Enrollment.objects.get(user=getattr(s, who), course=getattr(s, course)).pk
+
+
+def enrollment_url(who: str, course: str) -> Callable[[School], str]:
+    return lambda s: f"/api/v1/enrollments/{enrollment_of(who, course)(s)}/"
+
+
+def content_url(kind: str, who: str | None) -> Callable[[School], str]:
+    """/api/v1/items/{id}/ of the School's item `who`, or /api/v1/modules/{id}/ of its module (None: missing)."""
+
+    def url(s: School) -> str:
+        item = getattr(s, who) if who else None
+        found = MISSING_ID if item is None else item.module_id if kind == "module" else item.pk
+        return f"/api/v1/{kind}s/{found}/"
+
+    return url
+
+
+def item_in_module_of(item: str) -> Callable[[School], dict[str, Any]]:
+    """A new item's body, in the module of the School's `item`."""
+    return lambda s: {"module": getattr(s, item).module_id, "kind": "video", "title": "Intro"}
+
+
+def rename(s: School) -> dict[str, Any]:
+    return {"title": "Renamed"}
+
+
+# Issue 13, the write API: administrators write within their school, teachers the content of the classes they teach
+# (another class: 404), students nothing (403); tests/classroom/test_write_api.py covers the bodies.
+WRITE_API_CASES = [
+    Case(
+        "course-list",
+        lambda s: "/api/v1/courses/",
+        {"anonymous": 401, "student": 403, "teacher": 403, "admin": 201},
+        method="post",
+        body=lambda s: {"title": "Algebra", "code": "ALG-1"},
+    ),
+    *[
+        Case(
+            "course-detail", with_id("/api/v1/courses/{}/", who), expect, method="patch", body=lambda s: {"title": "x"}
+        )
+        for who, expect in (
+            ("course", {"anonymous": 401, "student": 403, "teacher": 403, "admin": 200}),
+            ("foreign_course", {"anonymous": 401, "student": 403, "teacher": 403, "admin": 404}),
+        )
+    ],
+    *[
+        Case("course-modules", with_id("/api/v1/courses/{}/modules/", who), expect)
+        for who, expect in (
+            ("course", {"anonymous": 401, "student": 200, "teacher": 200, "admin": 200}),
+            ("other_course", {"anonymous": 401, "student": 404, "teacher": 404, "admin": 200}),
+            ("foreign_course", {"anonymous": 401, "student": 404, "teacher": 404, "admin": 404}),
+            (None, {"anonymous": 401, "student": 404, "teacher": 404, "admin": 404}),
+        )
+    ],
+    *[
+        Case(
+            "course-modules",
+            with_id("/api/v1/courses/{}/modules/", who),
+            expect,
+            method="post",
+            body=lambda s: {"title": "Week 2"},
+        )
+        for who, expect in (
+            ("course", {"anonymous": 401, "student": 403, "teacher": 201, "admin": 201}),
+            ("other_course", {"anonymous": 401, "student": 403, "teacher": 404, "admin": 201}),
+            ("foreign_course", {"anonymous": 401, "student": 403, "teacher": 404, "admin": 404}),
+        )
+    ],
+    *[
+        Case(
+            "course-items",
+            with_id("/api/v1/courses/{}/items/", course),
+            expect,
+            method="post",
+            body=item_in_module_of(item),
+        )
+        for course, item, expect in (
+            ("course", "item", {"anonymous": 401, "student": 403, "teacher": 201, "admin": 201}),
+            ("other_course", "other_item", {"anonymous": 401, "student": 403, "teacher": 404, "admin": 201}),
+        )
+    ],
+    *[
+        Case(f"{kind}-detail", content_url(kind, who), expect, method=method, body=body)
+        for kind in ("module", "item")
+        for method, body, who, expect in (
+            ("get", None, "item", {"anonymous": 401, "student": 200, "teacher": 200, "admin": 200}),
+            ("get", None, "other_item", {"anonymous": 401, "student": 404, "teacher": 404, "admin": 200}),
+            ("get", None, None, {"anonymous": 401, "student": 404, "teacher": 404, "admin": 404}),
+            ("patch", rename, "item", {"anonymous": 401, "student": 403, "teacher": 200, "admin": 200}),
+            ("patch", rename, "other_item", {"anonymous": 401, "student": 403, "teacher": 404, "admin": 200}),
+        )
+    ],
+    Case(
+        "user-list",
+        lambda s: "/api/v1/users/",
+        {"anonymous": 401, "student": 403, "teacher": 403, "admin": 201},
+        method="post",
+        body=lambda s: {"username": "newcomer", "role": "student"},
+    ),
+    *[
+        Case(
+            "user-detail", with_id("/api/v1/users/{}/", who), expect, method="patch", body=lambda s: {"first_name": "x"}
+        )
+        for who, expect in (
+            ("student", {"anonymous": 401, "student": 403, "teacher": 403, "admin": 200}),
+            ("foreign_student", {"anonymous": 401, "student": 403, "teacher": 403, "admin": 404}),
+        )
+    ],
+    *[
+        Case(
+            "course-enrollments",
+            with_id("/api/v1/courses/{}/enrollments/", who),
+            expect,
+            method="post",
+            body=lambda s: {"user": s.other_student.pk},
+        )
+        for who, expect in (
+            ("course", {"anonymous": 401, "student": 403, "teacher": 403, "admin": 201}),
+            ("foreign_course", {"anonymous": 401, "student": 403, "teacher": 403, "admin": 404}),
+        )
+    ],
+    *[
+        Case("enrollment-detail", enrollment_url(who, course), expect)
+        for who, course, expect in (
+            ("student", "course", {"anonymous": 401, "student": 200, "teacher": 200, "admin": 200}),
+            ("classmate", "course", {"anonymous": 401, "student": 404, "teacher": 200, "admin": 200}),
+            ("other_student", "other_course", {"anonymous": 401, "student": 404, "teacher": 404, "admin": 200}),
+            ("foreign_student", "foreign_course", {"anonymous": 401, "student": 404, "teacher": 404, "admin": 404}),
+        )
+    ],
+    Case(
+        "enrollment-detail",
+        lambda s: f"/api/v1/enrollments/{MISSING_ID}/",
+        {"anonymous": 401, "student": 404, "teacher": 404, "admin": 404},
+    ),
+    *[
+        Case("enrollment-detail", enrollment_url(who, course), expect, method=method, body=body)
+        for method, body in (("patch", lambda s: {"status": "completed"}), ("delete", None))
+        for who, course, expect in (
+            (
+                "classmate",
+                "course",
+                {"anonymous": 401, "student": 403, "teacher": 403, "admin": 200 if method == "patch" else 204},
+            ),
+            ("foreign_student", "foreign_course", {"anonymous": 401, "student": 403, "teacher": 403, "admin": 404}),
+        )
+    ],
+]
+CASES.extend(WRITE_API_CASES)
+
 
 # URL names tested elsewhere for every role, with the module that does it.
 COVERED_ELSEWHERE = {"health": "tests/core/test_health.py"}
@@ -442,6 +683,9 @@ FORBIDDEN_VS_MISSING = [
     ("/api/v1/courses/{0.foreign_course.pk}/", "/api/v1/courses/{missing}/"),
     ("/api/v1/courses/{0.other_course.pk}/enrollments/", "/api/v1/courses/{missing}/enrollments/"),
     ("/api/v1/courses/{0.foreign_course.pk}/items/", "/api/v1/courses/{missing}/items/"),
+    ("/api/v1/courses/{0.other_course.pk}/modules/", "/api/v1/courses/{missing}/modules/"),
+    ("/api/v1/modules/{0.other_item.module_id}/", "/api/v1/modules/{missing}/"),
+    ("/api/v1/items/{0.other_item.pk}/", "/api/v1/items/{missing}/"),
     ("/api/v1/gamification/progress?student={0.foreign_student.pk}", "/api/v1/gamification/progress?student={missing}"),
     ("/api/v1/analytics/weekly-xp?student={0.other_student.pk}", "/api/v1/analytics/weekly-xp?student={missing}"),
     (
@@ -525,6 +769,7 @@ FORBIDDEN_VS_MISSING_PAGES = [
     ("/students/{0.other_student.pk}/progress/", "/students/{missing}/progress/"),
     ("/classes/{0.other_course.pk}/dashboard/", "/classes/{missing}/dashboard/"),
     ("/classes/{0.foreign_course.pk}/dashboard/", "/classes/{missing}/dashboard/"),
+    ("/classes/{0.other_course.pk}/dashboard/?item={0.other_item.pk}", "/classes/{missing}/dashboard/?item=1"),
 ]
 
 

@@ -57,6 +57,7 @@ LOCAL_APPS = [
     "gamification",
     "recommendations",
     "reports",
+    "messaging",
     "dashboards",
     "live",
 ]
@@ -255,6 +256,7 @@ SPECTACULAR_SETTINGS = {
         {"name": "classroom", "description": "People, courses, enrolments and learning items you may see."},
         {"name": "analytics", "description": "The tracking API, and figures of classes, students and the school."},
         {"name": "gamification", "description": "XP, levels, streaks, achievements and leaderboards."},
+        {"name": "messaging", "description": "Messages from teachers to students: sending, and a student's notices."},
         {"name": "dashboards", "description": "The figures of the student, class and school dashboards."},
         {"name": "live", "description": "Live figures and tickets for the WebSocket stream (/ws/live/)."},
     ],
@@ -272,9 +274,7 @@ LOGGING = {
     # Every line names the request it was written for (its X-Request-ID; '-' outside requests): core/api.py.
     "filters": {"correlation_id": {"()": "core.api.CorrelationIdFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message)s"}},
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["correlation_id"]}
-    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["correlation_id"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
 
@@ -299,8 +299,11 @@ ANALYTICS_PEER_MIN_STUDENTS = env.int("ANALYTICS_PEER_MIN_STUDENTS", default=5)
 ANALYTICS_CACHE_SECONDS = env.int("ANALYTICS_CACHE_SECONDS", default=60)
 # True: award XP in the request after commit instead of in a Celery task (tests, where no worker runs)
 GAMIFICATION_AWARD_INLINE = env.bool("GAMIFICATION_AWARD_INLINE", default=False)
-# Token requests per client address (brute-force brake on /api/v1/auth/token/ and refresh).
-AUTH_THROTTLE_RATE = env("AUTH_THROTTLE_RATE", default="20/min")
+# Sign-in attempts per account (the username asked for): the brake on guessing one person's password.
+AUTH_THROTTLE_RATE = env("AUTH_THROTTLE_RATE", default="10/min")
+# Token requests (sign-in and refresh) per client address: generous, since a whole class may sign in together behind
+# one school router, yet a ceiling on one machine trying many accounts.
+AUTH_THROTTLE_ADDRESS_RATE = env("AUTH_THROTTLE_ADDRESS_RATE", default="300/min")
 
 # SECTION: live updates (live/README.md, docs/realtime.md)
 # Events for one scope within this many milliseconds of the first fold into one live_update sent at the end.
@@ -308,3 +311,17 @@ LIVE_COALESCE_MS = env.int("LIVE_COALESCE_MS", default=250)
 # A WebSocket ticket (POST /api/v1/realtime/ticket) is single-use and valid this many seconds.
 LIVE_TICKET_SECONDS = env.int("LIVE_TICKET_SECONDS", default=30)
 LIVE_TICKET_THROTTLE_RATE = env("LIVE_TICKET_THROTTLE_RATE", default="30/min")
+
+# SECTION: messaging (messaging/README.md)
+# Email: the backend and server (tests use Django's locmem backend); a message goes to each student separately.
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="EduPath Analytics <no-reply@edupath.invalid>")
+# Messages one teacher (or administrator) may send in any hour, to any number of students each.
+MESSAGING_MAX_PER_HOUR = env.int("MESSAGING_MAX_PER_HOUR", default=20)
+MESSAGING_MAX_BODY_CHARS = env.int("MESSAGING_MAX_BODY_CHARS", default=2000)  # at most 10 000 (the database's ceiling)
+MESSAGING_MAX_RECIPIENTS = env.int("MESSAGING_MAX_RECIPIENTS", default=500)

@@ -58,9 +58,11 @@ from schemathesis.specs.openapi.checks import (
 from accounts.models import User
 from analytics.partitions import forget_known_partitions
 from analytics.services import events_ingest
-from classroom.models import LearningItem
+from classroom.models import Enrollment, LearningItem
+from classroom.roster import roster_import
 from classroom.services import submission_record
 from config.wsgi import application
+from core.jobs import job_create, job_finish, job_start
 from tests.conftest import School
 from tests.factories import LearningItemFactory, ModuleFactory
 
@@ -221,9 +223,35 @@ def actor_for(role: str, school: ContractSchool) -> Actor:
         user=user,
         access_token=str(refresh.access_token),
         refresh_token=str(refresh),
-        ids={"course": course.pk, "course_pk": course.pk, "student": student.pk, "module": module_id},
-        ids_by_collection={"courses": course.pk, "schools": school.school.organization.pk, "users": student.pk},
+        ids={
+            "course": course.pk,
+            "course_pk": course.pk,
+            "student": student.pk,
+            "module": module_id,
+            "item": school.items[1].pk,  # a quiz of the class, already due (the class dashboard's `item` filter)
+        },
+        ids_by_collection={
+            "courses": course.pk,
+            "schools": school.school.organization.pk,
+            "users": student.pk,
+            "modules": module_id,
+            "items": school.items[1].pk,
+            "enrollments": Enrollment.objects.get(user=student, course=course).pk,
+            "jobs": finished_job_of(user, school.school),
+        },
     )
+
+
+ROSTER = "username,email,first_name,last_name,role,courses\nnewbie,newbie@example.test,New,Bie,student,MATH-1\n"
+
+
+def finished_job_of(user: User, school: School) -> int:
+    """A roster dry run this role asked for, finished with a real result (as if its worker had run it)."""
+    result = roster_import(organization=school.organization, data=ROSTER.encode(), dry_run=True)
+    job = job_create(kind="roster_import", requested_by=user, organization_id=school.organization.pk)
+    job_start(job_id=job.pk)
+    job_finish(job_id=job.pk, result=result, message="Nothing applied.")
+    return job.pk
 
 
 def real_path_parameters(operation: Any, actor: Actor) -> tuple[dict[str, Any], list[str]]:
@@ -273,6 +301,32 @@ def real_body(label: str, actor: Actor, school: ContractSchool) -> Any:
         "POST /api/v1/events/": event,
         "POST /api/v1/events/batch/": {"events": [event]},
         "POST /api/v1/schools/": {"name": "Eastfield", "slug": "eastfield", "time_zone": "Europe/London"},
+        # the roster import (issue 13): applied, so the real request writes (and the savepoint takes it back)
+        "POST /api/v1/rosters/import": {"csv": ROSTER, "dry_run": False},
+        # the write API (issue 13): administrators everywhere in their school, teachers the content of their class
+        "POST /api/v1/courses/": {"title": "Algebra", "code": "ALG-1", "time_zone": "Europe/Paris"},
+        "PATCH /api/v1/courses/{id}/": {"title": "Mathematics, year 1", "end_date": "2027-06-30"},
+        "POST /api/v1/courses/{course_pk}/modules/": {"title": "Decimals"},
+        "PATCH /api/v1/modules/{id}/": {"title": "Fractions and decimals"},
+        "POST /api/v1/courses/{course_pk}/items/": {
+            "module": school.items[1].module_id,
+            "kind": "quiz",
+            "title": "Decimals quiz",
+            "max_points": "10.00",
+            "due_at": (now + timedelta(days=7)).isoformat(),
+        },
+        "PATCH /api/v1/items/{id}/": {"title": "Fractions quiz", "estimated_minutes": 20},
+        "POST /api/v1/users/": {"username": "newcomer", "email": "newcomer@example.test", "role": "student"},
+        "PATCH /api/v1/users/{id}/": {"first_name": "Sam"},
+        "POST /api/v1/courses/{course_pk}/enrollments/": {"user": school.school.other_student.pk},
+        "PATCH /api/v1/enrollments/{id}/": {"status": "completed"},
+        # messages to students (issue 13): the class's two students; the savepoint takes the message back
+        "POST /api/v1/courses/{course_pk}/messages": {
+            "students": [school.school.student.pk, school.school.classmate.pk],
+            "subject": "Quiz due",
+            "body": "The fractions quiz is due on Friday.",
+            "request_id": str(uuid.UUID(int=7000 + ROLES.index(actor.role))),
+        },
     }
     return bodies.get(label, _MISSING)
 
