@@ -5,6 +5,8 @@ JSON bodies for every error, and one body-size limit.
 - `ApiMiddleware` assigns the correlation id, refuses declared POST, PUT and PATCH bodies over `API_MAX_BODY_BYTES`
   with a JSON 413 before anything reads them, and turns any error answer under /api/ that is not JSON (Django's
   HTML 400/403/500 pages, its DEBUG pages) into `{"detail": ...}` with the same status;
+- one trailing-slash rule: each route has one spelling (in the schema); the other (with or without the final `/`)
+  is served as if it were that one, never redirected (a redirect turns a POST into a GET);
 - `JsonNegotiation` answers JSON whatever the client's Accept header says (the API has no other representation);
 - `CorrelationIdFilter` puts the request's id into log records (the format in settings prints it).
 """
@@ -19,6 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import Resolver404, resolve
 from rest_framework.exceptions import NotAcceptable
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer
@@ -83,11 +86,37 @@ class ApiMiddleware:
         if request.method in BODY_METHODS and declared.isascii() and declared.isdigit() and int(declared) > limit:
             return JsonResponse({"detail": f"Request body too large: at most {limit} bytes."}, status=413)
         response = self.get_response(request)
+        if response.status_code in (301, 404) and (other := self.other_spelling(request, response)):
+            request.path, request.path_info = other
+            response = self.get_response(request)
         if response.status_code >= 400 and not is_json(response):
             if response.status_code >= 500:
                 return server_error_response(request)
             return JsonResponse(error_body(response.status_code), status=response.status_code)
         return response
+
+    @staticmethod
+    def other_spelling(request: HttpRequest, response: HttpResponse) -> tuple[str, str] | None:
+        """(path, path_info) with the final slash toggled, when that spelling is a route and this one is not: Django's
+        APPEND_SLASH redirect to it, or a 404 from the URL resolver. Resolving only on these answers keeps the cost
+        off every other request."""
+        toggled = request.path_info[:-1] if request.path_info.endswith("/") else request.path_info + "/"
+        if response.status_code == 301:
+            location = response.get("Location", "").split("?", 1)[0]
+            if not location.endswith(request.path + "/"):
+                return None
+        else:
+            try:
+                resolve(request.path_info)
+                return None  # the route exists: the 404 is the view's (an object not found)
+            except Resolver404:
+                pass
+            try:
+                resolve(toggled)
+            except Resolver404:
+                return None
+        path = request.path[:-1] if request.path.endswith("/") else request.path + "/"
+        return path, toggled
 
 
 class JsonNegotiation(DefaultContentNegotiation):

@@ -191,3 +191,29 @@ def test_every_list_filter_refuses_values_out_of_bounds(school: School) -> None:
     # then
     assert tried > 100
     assert missed == []
+
+
+@pytest.mark.parametrize(
+    ("written", "route"),
+    [
+        ("/api/v1/me", "/api/v1/me/"),
+        ("/api/v1/analytics/catalogue/", "/api/v1/analytics/catalogue"),
+        ("/api/v1/courses", "/api/v1/courses/"),
+    ],
+)
+def test_either_spelling_of_the_final_slash_is_served_not_redirected(school: School, written: str, route: str) -> None:
+    client = client_for(school.admin)
+    assert client.get(written).json() == client.get(route).json()
+    assert client.get(written).status_code == 200
+
+
+def test_a_post_without_the_final_slash_is_served_as_a_post(school: School) -> None:
+    # Django's APPEND_SLASH would answer a 301, and clients follow it with a GET
+    response = client_for(school.student).post("/api/v1/auth/logout", {"refresh": "x"}, format="json")
+    assert "refresh" in assert_json_error(response, 400)
+
+
+def test_an_object_not_found_stays_a_404_with_either_spelling(school: School) -> None:
+    client = client_for(school.admin)
+    assert_json_error(client.get("/api/v1/courses/999999/"), 404)
+    assert_json_error(client.get("/api/v1/courses/999999"), 404)
