@@ -19,7 +19,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from core.params import DATE_MESSAGE, DATETIME_MESSAGE, MAX_ID, ascii_integer, iso_date, iso_datetime
+from core.params import DATE_MESSAGE, DATETIME_MESSAGE, MAX_ID, iso_date, iso_datetime, row_id
 
 MAX_SEARCH_LENGTH = 100
 BOOLEANS = {"true": True, "false": False}
@@ -54,11 +54,7 @@ class DateField(_StrictField):
 
 class IdField(_StrictField):
     message = "Must be a positive integer id."
-
-    @staticmethod
-    def read(value: str) -> int | None:
-        number = ascii_integer(value)
-        return number if number is not None and 1 <= number <= MAX_ID else None
+    read = staticmethod(row_id)
 
 
 class BooleanField(_StrictField):

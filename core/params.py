@@ -37,6 +37,12 @@ def ascii_integer(value: Any) -> int | None:
     return int(value)
 
 
+def row_id(value: Any) -> int | None:
+    """The id of a row `value` names (ASCII digits, or an int): a positive integer within bigint, or None."""
+    number = ascii_integer(value) if isinstance(value, str) else value if type(value) is int else None
+    return number if number is not None and 1 <= number <= MAX_ID else None
+
+
 DATE_MESSAGE = "Not a date; use YYYY-MM-DD."
 DATETIME_MESSAGE = (
     "Not a date-time; use ISO 8601 with a UTC offset within ±14:00 (e.g. 2026-09-01T08:00:00Z or "
@@ -96,8 +102,8 @@ class IdParam(Param):
     default_error_messages = {"invalid": "Must be a positive integer id."}
 
     def to_internal_value(self, data: Any) -> int:
-        value = ascii_integer(data) if isinstance(data, str) else data if type(data) is int else None
-        if value is None or not 1 <= value <= MAX_ID:
+        value = row_id(data)
+        if value is None:
             self.fail("invalid")
         return value
 

@@ -3,7 +3,6 @@ numbers the API returns for the same scope; the charts are drawn by the locally 
 picker changes the data without reloading the page; nothing is fetched from another host."""
 
 import importlib
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -12,13 +11,12 @@ from uuid import uuid4
 import pytest
 from django.apps import apps as django_apps
 from django.utils import timezone
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 from pytest_django.live_server_helper import LiveServer
 
 from analytics.services import events_ingest
 from dashboards.templatetags.dashboards_format import duration
 from tests.conftest import School
-from tests.e2e.test_api_docs_browser import CHROMIUM_ARGS, chromium_path
 
 PASSWORD = "pass-word-123"  # tests.factories.UserFactory
 TIMEOUT_MS = 15_000
@@ -27,16 +25,6 @@ TIMEOUT_MS = 15_000
 # create included, so `activity` puts the default XP rules and achievements back (idempotently).
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 DEFAULT_RULES = importlib.import_module("gamification.migrations.0002_default_rules")
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture

@@ -20,10 +20,9 @@ import requests
 from django.apps import apps as django_apps
 from django.db import connection
 from django.utils import timezone
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from tests.conftest import School
-from tests.e2e.test_api_docs_browser import CHROMIUM_ARGS, chromium_path
 from tests.processes import free_port, wait_until_answering
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -72,16 +71,6 @@ def running_daphne(database_url: str, extra_env: dict[str, str]) -> Iterator[str
 def daphne_url(database_url: str) -> Iterator[str]:
     with running_daphne(database_url, {}) as url:
         yield url
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def log_in(page: Page, url: str, username: str) -> None:

@@ -5,49 +5,24 @@ teacher left them, and the tab reads the page no more often than the coalescing 
 make 161 section reloads for 138 events in 10 s)."""
 
 import math
-from collections.abc import Iterator
 from itertools import pairwise
 from uuid import uuid4
 
 import pytest
 import requests
-from django.apps import apps as django_apps
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
-from playwright.sync_api import Browser, Request, sync_playwright
+from playwright.sync_api import Browser, Request
 
 from tests.conftest import School
-from tests.e2e.test_api_docs_browser import CHROMIUM_ARGS, chromium_path
-from tests.e2e.test_live_browser import DEFAULT_RULES, PASSWORD, log_in, running_daphne
+from tests.e2e.test_live_browser import PASSWORD, daphne_url, database_url, log_in
+
+__all__ = ["daphne_url", "database_url"]  # fixtures, imported so that pytest finds them here
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 EVENTS = 50
 SETTLED_MS = 15_000  # all 50 events through ingestion, the hub and the page
 GAP_TOLERANCE_MS = 10  # timer and resource-timing clocks differ by a few milliseconds
-
-
-@pytest.fixture
-def daphne_url(school: School) -> Iterator[str]:
-    """daphne on the test database (committed rows: the test is transactional), with the default XP rules back.
-    Requested before `browser`: Playwright's loop makes the thread async for Django."""
-    DEFAULT_RULES.create(django_apps, None)
-    database = connection.settings_dict
-    database_url = (
-        f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 5432}/{database['NAME']}"
-    )
-    with running_daphne(database_url, {}) as url:
-        yield url
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def post_events(url: str, school: School, count: int) -> None:

@@ -3,7 +3,6 @@ sees exactly the students without a submission, selects them and sends a message
 sees it on their page; a student who did hand in sees nothing; the message is logged per student (rows, and the
 teacher's drill-down) and emailed to each student separately (Django's locmem backend in tests)."""
 
-from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -11,13 +10,12 @@ from typing import Any
 import pytest
 from django.core import mail
 from django.utils import timezone
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 from pytest_django.live_server_helper import LiveServer
 
 from classroom.models import LearningItem, Submission
 from messaging.models import Message, MessageRecipient
 from tests.conftest import School
-from tests.e2e.test_api_docs_browser import CHROMIUM_ARGS, chromium_path
 from tests.e2e.test_dashboards_browser import log_in, only_this_server
 from tests.factories import EnrollmentFactory, LearningItemFactory, ModuleFactory, StudentFactory, SubmissionFactory
 
@@ -25,16 +23,6 @@ TIMEOUT_MS = 15_000
 
 # The live server sees only committed rows.
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture

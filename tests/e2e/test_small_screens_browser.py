@@ -10,9 +10,9 @@ from playwright.sync_api import Browser, Page, ViewportSize
 from pytest_django.live_server_helper import LiveServer
 
 from tests.conftest import School
-from tests.e2e.test_dashboards_browser import TIMEOUT_MS, activity, browser, log_in, only_this_server
+from tests.e2e.test_dashboards_browser import TIMEOUT_MS, activity, log_in, only_this_server
 
-__all__ = ["activity", "browser"]  # fixtures, imported so that pytest finds them here
+__all__ = ["activity"]  # fixtures, imported so that pytest finds them here
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
