@@ -28,23 +28,27 @@ from classroom.models import Course, Enrollment, LearningItem
 from classroom.selectors import visible_students
 from core.daterange import MAX_DAYS, DateRange
 from core.metrics import Audience, Cache, Compute, Metric, Scope, Subject, register
-from core.params import ChoiceParam, CountParam, DateParam, IdParam, JsonObjectParam, QuerySerializer
+from core.params import DateParam, IdParam, JsonObjectParam, PeriodParam, QuerySerializer
 
 COURSE_HELP = "Only this class (one the requester may see)."
 STUDENT_HELP = "Staff: a student they may see. Students: themselves (the default)."
 
 
-def days_param(default: int = 30, maximum: int = 365) -> CountParam:
-    return CountParam(default=default, maximum=maximum, help_text=f"1 to {maximum} days ending today.")
+def days_param(default: int = 30, maximum: int = 365) -> PeriodParam:
+    return PeriodParam(
+        default=f"{default}d",
+        days=maximum,
+        help_text=f"1d to {maximum}d: the local days ending today (default {default}d).",
+    )
 
 
 class StaffDaysQuery(QuerySerializer):
-    days = days_param()
+    period = days_param()
     course = IdParam(help_text=COURSE_HELP)
 
 
 class CourseDaysQuery(QuerySerializer):
-    days = days_param()
+    period = days_param()
 
 
 MODULE_HELP = "Only the assignments and quizzes of this module of the class."
@@ -54,7 +58,7 @@ ITEM_HELP = "Only this assignment or quiz of the class (counted whenever it was 
 class ClassWorkQuery(QuerySerializer):
     """One class's figures, narrowed to one module's or one item's graded work (an id of another class: 400)."""
 
-    days = days_param()
+    period = days_param()
     module = IdParam(help_text=MODULE_HELP)
     item = IdParam(help_text=ITEM_HELP)
 
@@ -87,7 +91,7 @@ class CourseOnlyQuery(QuerySerializer):
 
 
 class HeatmapQuery(QuerySerializer):
-    days = days_param(default=90, maximum=MAX_DAYS)
+    period = days_param(default=90, maximum=MAX_DAYS)
     student = IdParam(help_text=STUDENT_HELP)
 
 
@@ -97,13 +101,12 @@ class StudentCoursesQuery(QuerySerializer):
 
 
 class SystemQuery(QuerySerializer):
-    hours = CountParam(default=24, maximum=720, unit="hours", help_text="1 to 720 hours ending now.")
+    period = PeriodParam(default="24h", hours=720, help_text="1h to 720h: the hours ending now (1d is 24h).")
 
 
 class EngagementMetricsQuery(QuerySerializer):
-    timeframe = ChoiceParam(
-        list(selectors.ENGAGEMENT_TIMEFRAMES),
-        label="timeframe",
+    period = PeriodParam(
+        choices=list(selectors.ENGAGEMENT_TIMEFRAMES),
         default="1d",
         help_text="1h or 6h: the hours ending now (event store); 1d, 7d, 30d or 90d: the local days ending today "
         "(rollups).",
@@ -111,29 +114,17 @@ class EngagementMetricsQuery(QuerySerializer):
     course = IdParam(help_text=COURSE_HELP)
 
 
-TIME_RANGES = {"day": 1, "week": 7, "month": 30, "year": 365}
-# The seed documents' timeframe spelling (seed 004's dashboard?timeframe=30d&filters={}).
-DASHBOARD_TIMEFRAMES = {"1d": 1, "7d": 7, "30d": 30, "90d": 90, "1y": 365}
-
-
 class DashboardQuery(QuerySerializer):
-    time_range = ChoiceParam(
-        list(TIME_RANGES),
-        label="time range",
-        default="week",
-        help_text="The last day, week, month or year (default week).",
-    )
-    timeframe = ChoiceParam(
-        list(DASHBOARD_TIMEFRAMES),
-        label="timeframe",
-        help_text="Instead of time_range: the last 1, 7, 30, 90 or 365 days.",
+    period = PeriodParam(
+        default="7d",
+        days=365,
+        help_text="1d to 365d: the local days ending today (default 7d; seed 001's "
+        "time_range=day|week|month|year and seed 004's timeframe=1d|7d|30d|90d|1y are read as 1d, 7d, 30d, 365d).",
     )
     course = IdParam(help_text=COURSE_HELP)
     filters = JsonObjectParam({"course": IdParam()}, help_text='A JSON object: {"course": id} or {}.')
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if "timeframe" in attrs and "time_range" in self.initial_data:
-            raise serializers.ValidationError({"timeframe": ["Give time_range or timeframe, not both."]})
         named = attrs.pop("filters", {}).get("course")
         if named is not None:
             if attrs.get("course") is not None and attrs["course"] != named:
@@ -148,13 +139,14 @@ class SummaryQuery(QuerySerializer):
     course = IdParam(help_text=COURSE_HELP)
 
 
-def last_days(scope: Scope, days: int) -> DateRange:
-    return DateRange.last_days(days, now=scope.now, zone=scope.zone)
+def period_of(scope: Scope, query: dict[str, Any]) -> DateRange:
+    """The local days of the query's `period` (core.params.PeriodParam) that end today, in the scope's zone."""
+    return DateRange.last_days(query["period"].days, now=scope.now, zone=scope.zone)
 
 
 def over_last_days(selector: Callable[..., Any], **options: Any) -> Compute:
-    """A metric's computation: `selector` over the scope's classes for the last `days` days of the query."""
-    return lambda scope, query: selector(course_ids=scope.course_ids, period=last_days(scope, query["days"]), **options)
+    """A metric's computation: `selector` over the scope's classes for the last days of the query's period."""
+    return lambda scope, query: selector(course_ids=scope.course_ids, period=period_of(scope, query), **options)
 
 
 def with_names(viewer: Any, rows: list[Any]) -> list[Any]:
@@ -175,20 +167,18 @@ def with_names(viewer: Any, rows: list[Any]) -> list[Any]:
 class Dashboard(SummaryWithProgress):
     """Over the last day, week, month or year of the requester's classes."""
 
-    time_range: Annotated[str, "The time_range (or timeframe) asked for."]
+    time_range: Annotated[str, "The period asked for (e.g. 7d)."]
     top_performers: list[TopPerformer]
     recent_completions: list[Completion]
 
 
 def dashboard(scope: Scope, query: dict[str, Any]) -> Dashboard:
-    time_range = query.get("timeframe") or query["time_range"]
-    days = DASHBOARD_TIMEFRAMES[time_range] if "timeframe" in query else TIME_RANGES[time_range]
-    period = last_days(scope, days)
+    period = period_of(scope, query)
     totals, top = selectors.summary_and_top_performers(course_ids=scope.course_ids, period=period)
     figures = selectors.enrolment_figures_fast(course_ids=scope.course_ids, period=period)
     recent = selectors.recent_completions(course_ids=scope.course_ids, now=period.now)
     return {
-        "time_range": time_range,
+        "time_range": query["period"].token,
         **totals,
         "average_progress_percent": figures["average_progress_percent"],
         "completion_rate": figures["completion_rate"],
@@ -211,7 +201,7 @@ def summary(scope: Scope, query: dict[str, Any]) -> SummaryWithProgress:
 
 def system_metrics(scope: Scope, query: dict[str, Any]) -> SystemMetrics:
     organization_id = None if scope.every_organization else (scope.organization.pk if scope.organization else 0)
-    return selectors.system_metrics(hours=query["hours"], now=scope.now, organization_id=organization_id)
+    return selectors.system_metrics(hours=query["period"].hours, now=scope.now, organization_id=organization_id)
 
 
 class StudentName(TypedDict):
@@ -236,14 +226,14 @@ class CourseAssignments(TypedDict):
 
 def course_analytics(scope: Scope, query: dict[str, Any]) -> CourseAnalytics:
     return selectors.course_analytics(
-        course=scope.course, period=last_days(scope, query["days"]), **class_work_filter(scope.course, query)
+        course=scope.course, period=period_of(scope, query), **class_work_filter(scope.course, query)
     )
 
 
 def course_assignments(scope: Scope, query: dict[str, Any]) -> CourseAssignments:
     course = scope.course
     narrowed = class_work_filter(course, query)
-    period = last_days(scope, query["days"])
+    period = period_of(scope, query)
     assignments = selectors.class_assignments(course=course, period=period, **narrowed)
     students: list[StudentName] = [
         {"student": student_id, "name": f"{first} {last}".strip() or username}
@@ -320,7 +310,7 @@ def _register() -> None:
             path="analytics/dashboard",
             summary="Dashboard of the requester's classes",
             description="Active learners, activities, completions, average score, average progress, completion rate "
-            "and engagement score over the last day, week, month or year (or `timeframe`), with the top performers "
+            "and engagement score over the period (default the last 7 days), with the top performers "
             "by XP and the latest completions, over the requester's classes.",
             output=Dashboard,
             query=DashboardQuery,
@@ -386,16 +376,16 @@ def _register() -> None:
         Metric(
             name="analytics-engagement-metrics",
             path="analytics/engagement-metrics",
-            summary="Engagement metrics per timeframe",
+            summary="Engagement metrics per period",
             description="Active users, events, page views (item views), interactions (item completions), interaction "
             "rate (per 100 page views), sessions and their average length, and the same per class, over the "
-            "requester's classes (teachers) or school (administrators) in the timeframe. Definitions: "
+            "requester's classes (teachers) or school (administrators) in the period. Definitions: "
             "analytics.selectors.engagement.engagement_metrics.",
             output=EngagementMetrics,
             query=EngagementMetricsQuery,
             rows="course_engagement",
             compute=lambda scope, query: selectors.engagement_metrics(
-                course_ids=scope.course_ids, timeframe=query["timeframe"], now=scope.now, zone=scope.zone
+                course_ids=scope.course_ids, timeframe=query["period"].token, now=scope.now, zone=scope.zone
             ),
             **staff,
         ),
@@ -443,10 +433,10 @@ def _register() -> None:
             compute=lambda scope, query: {
                 "student": scope.student.pk,
                 "as_of": scope.now,
-                "days": query["days"],
+                "days": query["period"].days,
                 "heatmap": selectors.learning_heatmap(
                     student_id=scope.student.pk,
-                    period=last_days(scope, query["days"]),
+                    period=period_of(scope, query),
                     course_ids=scope.student_course_ids,
                 ),
             },
@@ -517,7 +507,7 @@ def _register() -> None:
             compute=lambda scope, query: selectors.user_analytics(
                 student_id=scope.student.pk,
                 courses=scope.courses,
-                period=last_days(scope, query["days"]),
+                period=period_of(scope, query),
                 peer_minimum=scope.small_group_minimum,
                 activity_course_ids=scope.student_course_ids,
             ),

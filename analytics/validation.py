@@ -18,8 +18,10 @@ from msgspec import Meta
 
 from analytics.models import Action
 from classroom.references import ACTOR_KINDS, COURSE_KINDS, EXTERNAL_ID, ITEM_KINDS, MAX_LENGTH, Reference
+from core.params import one_of
 
 ACTIONS = frozenset(Action.values)
+ACTIONS_LISTED = list(Action.values)  # in the order the API documents them
 MAX_METADATA_BYTES = 4096
 # Levels of objects and lists, `metadata` itself being the first: far more than any tracking vocabulary uses, and far
 # fewer than the JSON writers' limits (orjson writes at most 255, and the staged batch adds two).
@@ -287,7 +289,7 @@ def validate_event(
 
     action = raw.get("action")
     if not isinstance(action, str) or action not in ACTIONS:
-        errors["action"] = [f"Unknown action {action!r}." if isinstance(action, str) else "Required: a string."]
+        errors["action"] = [one_of("action", ACTIONS_LISTED) if isinstance(action, str) else "Required: a string."]
 
     occurred_at = _time(raw.get("timestamp", raw.get("occurred_at")), errors, now, horizon)
 

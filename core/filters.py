@@ -19,7 +19,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from core.params import DATE_MESSAGE, DATETIME_MESSAGE, MAX_ID, iso_date, iso_datetime, row_id
+from core.params import DATE_MESSAGE, DATETIME_MESSAGE, MAX_ID, iso_date, iso_datetime, one_of, row_id
 
 MAX_SEARCH_LENGTH = 100
 BOOLEANS = {"true": True, "false": False}
@@ -85,6 +85,19 @@ class BooleanFilter(django_filters.Filter):
     field_class = BooleanField
 
 
+class ChoiceFilter(django_filters.ChoiceFilter):
+    """django-filter's ChoiceFilter, refusing a value outside the choices in the project's one wording ("status must
+    be one of: active, dropped.") instead of "Select a valid choice. x is not one of the available choices."."""
+
+    @property
+    def field(self) -> forms.Field:
+        if not hasattr(self, "_field"):
+            choices = [str(value) for value, _label in self.extra["choices"]]
+            self.extra["error_messages"] = {"invalid_choice": one_of(self.field_name, choices)}
+        field: forms.Field = super().field
+        return field
+
+
 class OrderingFilter(drf_filters.OrderingFilter):
     """`ordering` takes a comma-separated list of the view's `ordering_fields`, each optionally prefixed with '-';
     anything else is a 400 listing what is allowed (DRF ignores unknown fields silently)."""
@@ -105,7 +118,7 @@ class OrderingFilter(drf_filters.OrderingFilter):
         unknown = [term for term in terms if term not in allowed]
         if unknown:
             raise ValidationError(
-                {self.ordering_param: [f"Unknown ordering {unknown[0]!r}; allowed: {', '.join(allowed)}."]}
+                {self.ordering_param: [f"Unknown ordering {unknown[0]!r}; {one_of(self.ordering_param, allowed)}"]}
             )
         return terms
 

@@ -12,7 +12,8 @@ is allowed (400 with the parameter as the key):
 """
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -125,13 +126,17 @@ class CountParam(Param):
         return value
 
 
-class ChoiceParam(Param):
-    """One of `choices` (their order is the order the message lists them in); `label` names the thing chosen in
-    the message ("Unknown timeframe; allowed: ..."). An empty value is refused: it is no choice."""
+def one_of(name: str, choices: Sequence[str]) -> str:
+    """The one wording for a value outside a set, in every answer: "kind must be one of: quiz, video."."""
+    return f"{name} must be one of: {', '.join(choices)}."
 
-    def __init__(self, choices: Sequence[str], *, label: str, message: str | None = None, **kwargs: Any) -> None:
-        self.choices, self.label = list(choices), label
-        self.message = message or f"Unknown {label}; allowed: {', '.join(self.choices)}."
+
+class ChoiceParam(Param):
+    """One of `choices` (their order is the order the message lists them in). An empty value is refused: it is no
+    choice."""
+
+    def __init__(self, choices: Sequence[str], **kwargs: Any) -> None:
+        self.choices = list(choices)
         super().__init__(**kwargs)
 
     def blank(self) -> Any:
@@ -139,8 +144,146 @@ class ChoiceParam(Param):
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str) or data not in self.choices:
-            raise serializers.ValidationError(self.message)
+            raise serializers.ValidationError(one_of(self.field_name or "value", self.choices))
         return data
+
+
+# SECTION: periods
+
+CALENDAR_PERIODS = ("day", "week", "month", "all")
+PERIOD_TOKEN = re.compile(r"([0-9]{1,6})([dh])", re.ASCII)
+SEED_TIME_RANGES = {"day": "1d", "week": "7d", "month": "30d", "year": "365d"}
+
+
+@dataclass(frozen=True)
+class Period:
+    """A period as asked for: the last `days` local days ending today, the last `hours` hours ending now, or the
+    current calendar `day`, `week` (ISO), `month`, or `all` time. `token` is its canonical spelling."""
+
+    token: str
+    days: int | None = None
+    hours: int | None = None
+    calendar: str | None = None
+
+    @classmethod
+    def of_days(cls, days: int) -> "Period":
+        return cls(f"{days}d", days=days)
+
+
+def _count(unit: str) -> Callable[[str], str]:
+    def translate(value: str) -> str:
+        if value == "":
+            return value
+        number = ascii_integer(value)
+        if number is None:
+            example = "30d" if unit == "days" else "24h"
+            raise serializers.ValidationError(
+                f"Must be a whole number of {unit} (or use period, e.g. period={example})."
+            )
+        return f"{number}{unit[0]}"
+
+    return translate
+
+
+def _time_range(value: str) -> str:
+    if value not in SEED_TIME_RANGES:
+        raise serializers.ValidationError(one_of("time_range", list(SEED_TIME_RANGES)))
+    return SEED_TIME_RANGES[value]
+
+
+def _timeframe(value: str) -> str:
+    return {"1y": "365d", "all-time": "all"}.get(value, value)
+
+
+# The seeds' spellings of a period, each read as the canonical `period`: days=30 is period=30d, hours=24 is 24h,
+# time_range=week is 7d (seed 001's "last week"), timeframe=1y is 365d, all-time is all, and any other timeframe is
+# the same token (seed 000's 1h..90d; seed 001's leaderboard day/week/month/all, calendar periods).
+PERIOD_ALIASES = {
+    "days": _count("days"),
+    "hours": _count("hours"),
+    "time_range": _time_range,
+    "timeframe": _timeframe,
+}
+
+
+class PeriodParam(Param):
+    """`period`, the one spelling of a period on every endpoint: `<n>d` (the n local days ending today, up to
+    `days`), `<n>h` (the n hours ending now, up to `hours`; there `<n>d` is n*24 hours), or a calendar period of
+    `calendar` (day, week, month, all: the current one). `choices` narrows it to a fixed set. The seeds' spellings
+    (PERIOD_ALIASES) are accepted as aliases and not documented as parameters."""
+
+    aliases = PERIOD_ALIASES
+
+    def __init__(
+        self,
+        *,
+        default: str,
+        days: int | None = None,
+        hours: int | None = None,
+        calendar: Sequence[str] = (),
+        choices: Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.max_days, self.max_hours, self.calendar = days, hours, tuple(calendar)
+        self.choices = list(choices) if choices is not None else None
+        super().__init__(default=default, **kwargs)
+        self.default_period = self.read(default)
+        if self.default_period is None:
+            raise ValueError(f"default {default!r} is not a period this parameter accepts")
+
+    def blank(self) -> Any:
+        # a period picked from a set (choices, calendar names) is a choice: an empty one is refused, as for
+        # ChoiceParam; a number of days or hours left empty is the default, as for CountParam
+        return REFUSED if self.choices is not None or self.calendar else self.default_period
+
+    def get_default(self) -> Any:
+        return self.default_period
+
+    def read(self, value: Any) -> Period | None:
+        """The period `value` spells, or None when this parameter does not take it."""
+        if not isinstance(value, str) or (self.choices is not None and value not in self.choices):
+            return None
+        if value in self.calendar:
+            return Period(value, calendar=value)
+        match = PERIOD_TOKEN.fullmatch(value)
+        if match is None:
+            return None
+        number, unit = int(match[1]), match[2]
+        period = Period(value, days=number, hours=number * 24) if unit == "d" else Period(value, hours=number)
+        if self.choices is not None:
+            return period
+        if self.max_hours is not None:
+            return period if period.hours is not None and 1 <= period.hours <= self.max_hours else None
+        return (
+            period
+            if self.max_days is not None and period.days is not None and 1 <= period.days <= self.max_days
+            else None
+        )
+
+    def examples(self) -> list[str]:
+        """Spellings this parameter takes, from the least to the most (for tests and the schema)."""
+        if self.choices is not None:
+            return list(self.choices)
+        unit, most = ("h", self.max_hours) if self.max_hours is not None else ("d", self.max_days)
+        return [*self.calendar, f"1{unit}", f"14{unit}", f"{most}{unit}"]
+
+    def describe(self) -> str:
+        """What this parameter accepts, in the words of its error message."""
+        if self.choices is not None:
+            return one_of(self.field_name or "period", self.choices)
+        if self.max_hours is not None:
+            spans = [f"1h to {self.max_hours}h (hours ending now; 1d is 24h)"]
+        else:
+            spans = [f"1d to {self.max_days}d (local days ending today)"]
+        if self.calendar:
+            return one_of(self.field_name or "period", [*self.calendar, f"or {spans[0]}"])
+        return f"{self.field_name or 'period'} must be {spans[0]}, e.g. {self.default}."
+
+    def to_internal_value(self, data: Any) -> Period:
+        period = self.read(data)
+        if period is None:
+            raise serializers.ValidationError(self.describe())
+        return period
 
 
 class DateParam(Param):
@@ -156,14 +299,49 @@ class DateParam(Param):
 
 
 class QuerySerializer(serializers.Serializer):
-    """The query string of one endpoint: every field optional or defaulted, unknown parameters refused."""
+    """The query string of one endpoint: every field optional or defaulted, unknown parameters refused. A field
+    with `aliases` (PeriodParam) also takes those spellings, read as its own; an error about it is keyed by the
+    name the client used."""
 
     def to_internal_value(self, data: Any) -> Any:
-        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
+        if not isinstance(data, dict):
+            return super().to_internal_value(data)
+        data, used = self._canonical(data)
+        unknown = sorted(set(data) - set(self.fields))
         if unknown:
-            allowed = ", ".join(sorted(self.fields)) or "none"
-            raise serializers.ValidationError({name: [f"Unknown parameter; allowed: {allowed}."] for name in unknown})
-        return super().to_internal_value(data)
+            known = sorted(self.fields)
+            message = (
+                f"Unknown parameter; {one_of('a parameter', known)}"
+                if known
+                else "Unknown parameter; this endpoint takes none."
+            )
+            raise serializers.ValidationError({name: [message] for name in unknown})
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as error:
+            if isinstance(error.detail, dict) and used:
+                error.detail = {used.get(name, name): messages for name, messages in error.detail.items()}
+            raise
+
+    def _canonical(self, data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+        """`data` with each alias replaced by its field's name, and which alias was used for which field."""
+        data, used = dict(data), {}
+        for name, field in self.fields.items():
+            aliases: dict[str, Callable[[str], str]] = getattr(field, "aliases", {})
+            given = [alias for alias in aliases if alias in data]
+            if not given:
+                continue
+            if name in data or len(given) > 1:
+                spellings = ", ".join(([name] if name in data else []) + given)
+                raise serializers.ValidationError({given[0]: [f"Give one of {spellings}, not several."]})
+            alias = given[0]
+            value = data.pop(alias)
+            try:
+                data[name] = aliases[alias](value)
+            except serializers.ValidationError as error:
+                raise serializers.ValidationError({alias: error.detail}) from None
+            used[name] = alias
+        return data, used
 
 
 def query_of(serializer_class: type[QuerySerializer], params: Any) -> dict[str, Any]:
@@ -195,8 +373,7 @@ class JsonObjectParam(Param):
             raise serializers.ValidationError('Must be a JSON object, e.g. {"course": 12}.')
         unknown = sorted(set(value) - set(self.keys))
         if unknown:
-            allowed = ", ".join(sorted(self.keys)) or "none"
-            raise serializers.ValidationError(f"Unknown filter {unknown[0]!r}; allowed: {allowed}.")
+            raise serializers.ValidationError(f"Unknown filter {unknown[0]!r}; {one_of('a filter', sorted(self.keys))}")
         result = {}
         for name, field in self.keys.items():
             if name in value:

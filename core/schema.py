@@ -16,7 +16,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework_simplejwt.views import TokenViewBase
 
 from core.api import BODY_METHODS
-from core.params import ChoiceParam, CountParam, DateParam, IdParam, JsonObjectParam
+from core.params import ChoiceParam, CountParam, DateParam, IdParam, JsonObjectParam, PeriodParam
 from core.typed_schema import NULL, schema_of
 
 
@@ -82,6 +82,20 @@ class ChoiceParamExtension(OpenApiSerializerFieldExtension):
         if field.default is not empty:
             schema["default"] = field.default
         return schema
+
+
+class PeriodParamExtension(OpenApiSerializerFieldExtension):
+    """`period`: an enum where the parameter takes a fixed set, else a pattern (its bounds are in the description)."""
+
+    target_class = PeriodParam
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        field = self.target
+        if field.choices is not None:
+            return {"type": "string", "enum": list(field.choices), "default": field.default}
+        units = "dh" if field.max_hours is not None else "d"
+        spans = [f"[0-9]{{1,6}}[{units}]", *field.calendar]
+        return {"type": "string", "pattern": f"^({'|'.join(spans)})$", "default": field.default}
 
 
 class JsonObjectParamExtension(OpenApiSerializerFieldExtension):

@@ -8,28 +8,27 @@ from analytics import selectors as analytics
 from analytics.metrics import ITEM_HELP, MODULE_HELP, class_work_filter
 from core.daterange import DateRange
 from core.metrics import Audience, Metric, Scope, Subject, register
-from core.params import ChoiceParam, CountParam, IdParam, QuerySerializer
+from core.params import ChoiceParam, CountParam, IdParam, PeriodParam, QuerySerializer
 from dashboards import selectors
 from dashboards.selectors import Macro, Meso, Micro
 
-DAYS_HELP = "1 to 365 days ending today (default 30)."
+PERIOD_HELP = "1d to 365d: the local days ending today (default 30d)."
 
 
 class MicroQuery(QuerySerializer):
     student = IdParam(help_text="Staff: a student they may see. Students: themselves (the default).")
-    days = CountParam(default=30, maximum=365, help_text=DAYS_HELP)
+    period = PeriodParam(default="30d", days=365, help_text=PERIOD_HELP)
 
 
 class MesoQuery(QuerySerializer):
-    """The class dashboard's filters: the timeframe, one module or one assignment, and a student status."""
+    """The class dashboard's filters: the period, one module or one assignment, and a student status."""
 
     course = IdParam(help_text="Required: a class the requester may see.")
-    days = CountParam(default=30, maximum=365, help_text=DAYS_HELP)
+    period = PeriodParam(default="30d", days=365, help_text=PERIOD_HELP)
     module = IdParam(help_text=MODULE_HELP)
     item = IdParam(help_text=ITEM_HELP)
     status = ChoiceParam(
         analytics.STUDENT_STATUSES,
-        label="student status",
         help_text="Only the students who are: active (an event in the period); inactive (no activity on the last "
         "`inactive_days` days); or with at least one item (of those counted) missing, late, on_time or excused.",
     )
@@ -39,11 +38,11 @@ class MesoQuery(QuerySerializer):
 
 
 class MacroQuery(QuerySerializer):
-    days = CountParam(default=30, maximum=365, help_text=DAYS_HELP)
+    period = PeriodParam(default="30d", days=365, help_text=PERIOD_HELP)
 
 
 def period_of(scope: Scope, query: dict[str, Any]) -> DateRange:
-    return DateRange.last_days(query["days"], now=scope.now, zone=scope.zone)
+    return DateRange.last_days(query["period"].days, now=scope.now, zone=scope.zone)
 
 
 def micro(scope: Scope, query: dict[str, Any]) -> Micro:
@@ -83,7 +82,7 @@ def _register() -> None:
             name="analytics-dashboard-micro",
             path="analytics/dashboards/micro",
             summary="One student's dashboard",
-            description="One student over the last `days` days (their school's calendar): progress per class with "
+            description="One student over the period (their school's calendar): progress per class with "
             "the class average and percentile (hidden from students below the peer minimum), activity, heatmap, "
             "XP, level, streak, achievements, recent activity (with its class), the work due soon and overdue with "
             "grades and class averages, and each class's leaderboard. A teacher sees only what happened in the "
@@ -101,7 +100,7 @@ def _register() -> None:
             name="analytics-dashboard-meso",
             path="analytics/dashboards/meso",
             summary="One class's dashboard",
-            description="One class over the last `days` days (the class's calendar): course analytics, progress "
+            description="One class over the period (the class's calendar): course analytics, progress "
             "distribution, completion rate, engagement score, the assignments per item with who handed them in, "
             "the students table (with their on-time / late / missing counts and score average), the most and "
             "least viewed items and the week's leaderboard. `module` and `item` narrow the assignments (timeliness, "
@@ -119,8 +118,8 @@ def _register() -> None:
             name="analytics-dashboard-macro",
             path="analytics/dashboards/macro",
             summary="The school's (or a teacher's classes') dashboard",
-            description="All the requester's classes (the whole school for administrators) over the last `days` "
-            "days: headline figures with the enrolments' progress, engagement trend, cross-course comparison, the "
+            description="All the requester's classes (the whole school for administrators) over the period: "
+            "headline figures with the enrolments' progress, engagement trend, cross-course comparison, the "
             "latest completions, and for administrators the last 24 hours' system metrics (of their school; every "
             "school's for platform operators).",
             output=Macro,

@@ -42,7 +42,7 @@ class MicroCourse(CourseProgress):
 
 
 class ClassLeaderboard(Leaderboard):
-    """The week's leaderboard of one of the student's classes (gamification.selectors.leaderboard)."""
+    """The leaderboard of one of the student's classes over the page's period (gamification.selectors.leaderboard)."""
 
     code: str
     title: str
@@ -130,7 +130,8 @@ def micro(*, student: User, courses: Any, period: DateRange, viewer: User, cours
                     viewer=viewer,
                     organization=course.organization,
                     course=course,
-                    timeframe="week",
+                    timeframe="",
+                    days=period.days,  # the page's period, as every other figure on it
                     limit=10,
                     now=period.now,
                 ),

@@ -26,31 +26,27 @@ from analytics.catalogue import scoped_answer
 from analytics.metrics import ITEM_HELP, MODULE_HELP
 from core.exceptions import ApplicationError
 from core.metrics import metric
-from core.params import ChoiceParam, CountParam, IdParam, QuerySerializer, ascii_integer, query_of
+from core.params import ChoiceParam, CountParam, IdParam, PeriodParam, QuerySerializer, ascii_integer, query_of
 from dashboards import charts
 from messaging.models import SUBJECT_MAX_CHARS
 from messaging.services import RateLimited, message_send
 
-TIMEFRAMES = (7, 30, 90, 365)
+TIMEFRAMES = ("7d", "30d", "90d", "365d")
 OULAD = "oulad"  # Course.external_source of imported OULAD classes: their pages credit the dataset (CC BY 4.0)
 
 
 class PageQuery(QuerySerializer):
-    """The pages' query: the timeframe picker's days (the API takes any number from 1 to 365), and `fragment`."""
+    """The pages' query: the timeframe picker's period (the API takes any number of days from 1d to 365d), and
+    `fragment`."""
 
-    days = ChoiceParam(
-        [str(days) for days in TIMEFRAMES],
-        label="days",
-        default="30",
-        message=f"choose one of {', '.join(map(str, TIMEFRAMES))}.",
-    )
-    fragment = ChoiceParam(["0", "1"], label="fragment", default="0")
+    period = PeriodParam(default="30d", choices=TIMEFRAMES)
+    fragment = ChoiceParam(["0", "1"], default="0")
 
 
 def _answer(request: HttpRequest, name: str, **query: Any) -> tuple[Any, Any]:
     """The scope and answer of the catalogue metric `name` for this page, from its query (400 on bad input)."""
     page = query_of(PageQuery, request.GET)
-    return scoped_answer(metric(name), request=request, query={**query, "days": int(page["days"])})
+    return scoped_answer(metric(name), request=request, query={**query, "period": page["period"]})
 
 
 def _bad_query(error: ValidationError) -> HttpResponse:
@@ -62,7 +58,8 @@ def _bad_query(error: ValidationError) -> HttpResponse:
 
 def _render(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
     # the live client reads the page at most once per coalescing interval, as the server pushes (docs/realtime.md)
-    context |= {"timeframes": TIMEFRAMES, "live_coalesce_ms": settings.LIVE_COALESCE_MS}
+    timeframes = [(token, int(token[:-1])) for token in TIMEFRAMES]
+    context |= {"timeframes": timeframes, "live_coalesce_ms": settings.LIVE_COALESCE_MS}
     if request.GET.get("fragment") == "1":
         return render(request, f"dashboards/_{template}", context)
     return render(request, f"dashboards/{template}", context)
@@ -136,7 +133,7 @@ class ClassPageQuery(PageQuery):
 
     module = IdParam(help_text=MODULE_HELP)
     item = IdParam(help_text=ITEM_HELP)
-    status = ChoiceParam(list(analytics.STUDENT_STATUSES), label="student status")
+    status = ChoiceParam(list(analytics.STUDENT_STATUSES))
     inactive_days = CountParam(default=7, maximum=365)
 
 
@@ -154,7 +151,7 @@ STATUS_LABELS = {
 
 def _filter_query(page: dict[str, Any], **changes: Any) -> str:
     """The page's query string (timeframe and filters, as given) with `changes` (None removes a parameter)."""
-    values: dict[str, Any] = {"days": page["days"], **{name: page.get(name) for name in FILTERS}}
+    values: dict[str, Any] = {"period": page["period"].token, **{name: page.get(name) for name in FILTERS}}
     if page.get("status") == "inactive" or changes.get("status") == "inactive":
         values["inactive_days"] = changes.pop("inactive_days", page["inactive_days"])
     values |= changes
@@ -172,7 +169,7 @@ def _class_page(
         page = query_of(ClassPageQuery, params)
         query = {
             "course": pk,
-            "days": int(page["days"]),
+            "period": page["period"],
             "inactive_days": page["inactive_days"],
             **{name: page[name] for name in FILTERS if page.get(name) is not None},
         }

@@ -5,10 +5,9 @@ from typing import Any
 
 from core.daterange import DateRange
 from core.metrics import Audience, Metric, Scope, Subject, register
-from core.params import ChoiceParam, CountParam, IdParam, QuerySerializer
+from core.params import CALENDAR_PERIODS, CountParam, IdParam, PeriodParam, QuerySerializer
 from gamification import selectors
 from gamification.selectors import (
-    TIMEFRAMES,
     GamificationProgress,
     Leaderboard,
     LearningOverview,
@@ -21,7 +20,7 @@ STUDENT_HELP = "Staff: a student they may see. Students: themselves (the default
 
 class ProgressQuery(QuerySerializer):
     student = IdParam(help_text=STUDENT_HELP)
-    days = CountParam(default=30, maximum=365, help_text="1 to 365 days ending today.")
+    period = PeriodParam(default="30d", days=365, help_text="1d to 365d: the local days ending today (default 30d).")
 
 
 class WeeklyXpQuery(QuerySerializer):
@@ -30,8 +29,12 @@ class WeeklyXpQuery(QuerySerializer):
 
 class LeaderboardQuery(QuerySerializer):
     course = IdParam(help_text="A class the requester may see; omit for the whole organisation.")
-    timeframe = ChoiceParam(
-        sorted(TIMEFRAMES), label="timeframe", default="week", help_text="The current day, ISO week, month or all time."
+    period = PeriodParam(
+        default="week",
+        days=365,
+        calendar=CALENDAR_PERIODS,
+        help_text="The current day, ISO week or month, all time, or 1d to 365d: the local days ending today "
+        "(default week).",
     )
     limit = CountParam(default=10, maximum=100, unit="rows", help_text="1 to 100 rows.")
 
@@ -46,7 +49,8 @@ def leaderboard(scope: Scope, query: dict[str, Any]) -> Leaderboard:
         viewer=scope.viewer,
         organization=scope.organization,
         course=scope.course,
-        timeframe=query["timeframe"],
+        timeframe=query["period"].calendar or "",
+        days=query["period"].days,
         limit=query["limit"],
         now=scope.now,
     )
@@ -67,12 +71,12 @@ def _register() -> None:
             path="gamification/progress",
             summary="A student's XP, level, streak and achievements",
             description="XP, level and progress to the next level, streak, achievements (earned with their time, "
-            "the others with progress) and XP per day over the last `days` days.",
+            "the others with progress) and XP per day over the period (the last 30 days by default).",
             output=GamificationProgress,
             query=ProgressQuery,
             rows="xp_trend",
             compute=lambda scope, query: selectors.progress(
-                scope.student, days=query["days"], now=scope.now, course_ids=scope.student_course_ids
+                scope.student, days=query["period"].days, now=scope.now, course_ids=scope.student_course_ids
             ),
             **student,
         ),
@@ -128,7 +132,7 @@ def _register() -> None:
             query=ProgressQuery,
             compute=lambda scope, query: selectors.learning_overview(
                 scope.student,
-                period=DateRange.last_days(query["days"], now=scope.now, zone=scope.zone),
+                period=DateRange.last_days(query["period"].days, now=scope.now, zone=scope.zone),
                 course_ids=scope.student_course_ids,
             ),
             **student,

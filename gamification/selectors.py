@@ -469,7 +469,8 @@ def leaderboard(
 
 def _own_standing(student: User, rows: Any, population: int) -> Standing:
     """`rows`: one per student with XP in the period, its XP annotated as `total`."""
-    mine = rows.filter(student=student).values_list("total", flat=True).first() or 0
+    # ordered by the student, as first() needs: a window of day rows is a per-student aggregate, unordered
+    mine = rows.filter(student=student).order_by("student_id").values_list("total", flat=True).first() or 0
     ahead = rows.filter(Q(total__gt=mine) | Q(total=mine, student_id__lt=student.pk)) if mine else rows
     rank = ahead.count() + 1
     above = ahead.order_by("total", "-student_id").values_list("total", "student_id").first()

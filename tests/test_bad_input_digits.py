@@ -118,13 +118,13 @@ def test_a_named_number_is_read_as_written(school: School) -> None:
     admin = client_for(school.admin)
 
     assert admin.get("/api/v1/analytics/overview", {"days": "\u0663\u0660"}).json() == {
-        "days": ["Must be a whole number of days from 1 to 365."]
+        "days": ["Must be a whole number of days (or use period, e.g. period=30d)."]
     }
     assert admin.get("/api/v1/analytics/overview", {"course": "\u0661"}).json() == {
         "course": ["Must be a positive integer id."]
     }
     assert admin.get("/api/v1/analytics/system-metrics", {"hours": "²"}).json() == {
-        "hours": ["Must be a whole number of hours from 1 to 720."]
+        "hours": ["Must be a whole number of hours (or use period, e.g. period=24h)."]
     }
     assert admin.get("/api/v1/gamification/leaderboard", {"limit": "²"}).json() == {
         "limit": ["Must be a whole number of rows from 1 to 100."]
@@ -137,14 +137,18 @@ def test_a_named_number_is_read_as_written(school: School) -> None:
 def test_an_empty_choice_is_refused_with_the_allowed_values(school: School) -> None:
     admin = client_for(school.admin)
 
-    engagement = admin.get("/api/v1/analytics/engagement-metrics", {"timeframe": ""})
+    engagement = admin.get("/api/v1/analytics/engagement-metrics", {"period": ""})
+    seed_engagement = admin.get("/api/v1/analytics/engagement-metrics", {"timeframe": ""})
     dashboard = admin.get("/api/v1/analytics/dashboard", {"time_range": ""})
-    leaderboard = admin.get("/api/v1/gamification/leaderboard", {"timeframe": ""})
+    leaderboard = admin.get("/api/v1/gamification/leaderboard", {"period": ""})
 
-    assert engagement.status_code == dashboard.status_code == leaderboard.status_code == 400
-    assert engagement.json()["timeframe"] == ["Unknown timeframe; allowed: 1h, 6h, 1d, 7d, 30d, 90d."]
-    assert dashboard.json()["time_range"] == ["Unknown time range; allowed: day, week, month, year."]
-    assert "allowed:" in leaderboard.json()["timeframe"][0]
+    assert {r.status_code for r in (engagement, seed_engagement, dashboard, leaderboard)} == {400}
+    assert engagement.json() == {"period": ["period must be one of: 1h, 6h, 1d, 7d, 30d, 90d."]}
+    assert seed_engagement.json() == {"timeframe": ["period must be one of: 1h, 6h, 1d, 7d, 30d, 90d."]}
+    assert dashboard.json() == {"time_range": ["time_range must be one of: day, week, month, year."]}
+    assert leaderboard.json() == {
+        "period": ["period must be one of: day, week, month, all, or 1d to 365d (local days ending today)."]
+    }
 
 
 # --- the pages ---------------------------------------------------------------------------------------------------
@@ -184,5 +188,5 @@ def test_pages_refuse_bad_numbers_naming_the_parameter(school: School, page: int
 
 def test_the_catalogue_listing_takes_no_parameters(school: School) -> None:
     assert client_for(school.admin).get("/api/v1/analytics/catalogue", {"days": "²"}).json() == {
-        "days": ["Unknown parameter; allowed: none."]
+        "days": ["Unknown parameter; this endpoint takes none."]
     }

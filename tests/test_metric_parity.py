@@ -26,7 +26,7 @@ from classroom.models import Enrollment
 from classroom.selectors import metric_scope
 from classroom.services import enrollment_end
 from core.metrics import Audience, Metric, catalogue
-from core.params import ChoiceParam, CountParam, IdParam, query_of
+from core.params import ChoiceParam, CountParam, IdParam, PeriodParam, query_of
 from tests.analytics.snapshot_fixture import NOW, Snapshot, build_snapshot_school
 
 FAST = [metric for metric in catalogue() if metric.fast is not None]
@@ -69,6 +69,8 @@ def parameter_values(metric: Metric, school: Snapshot) -> dict[str, list[Any]]:
             values[name] = [None, 1, 14, field.maximum]
         elif isinstance(field, ChoiceParam):
             values[name] = [None, *field.choices]
+        elif isinstance(field, PeriodParam):
+            values[name] = [None, *field.examples()]
         else:
             values[name] = [None]  # dates, JSON filters: the default (a new kind deserves its own values here)
     return values

@@ -21,7 +21,7 @@ from django.utils import timezone
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
 from core.metrics import Metric, Subject, catalogue
-from core.params import ChoiceParam, CountParam, IdParam
+from core.params import ChoiceParam, CountParam, IdParam, PeriodParam
 from tests.analytics.snapshot_fixture import NOW, Snapshot, build_snapshot_school
 from tests.conftest import client_for
 
@@ -148,6 +148,8 @@ def parameter_values(metric: Metric, school: Snapshot) -> tuple[dict[str, list[s
             optional[name] = ["1", str(field.maximum)]
         elif isinstance(field, ChoiceParam):
             optional[name] = [str(choice) for choice in field.choices]
+        elif isinstance(field, PeriodParam):
+            optional[name] = field.examples()
     return required, optional
 
 

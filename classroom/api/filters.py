@@ -3,11 +3,11 @@ from django.db.models import Q
 
 from accounts.models import Role, User
 from classroom.models import Course, Enrollment, LearningItem
-from core.filters import BooleanFilter, DateFilter, DateTimeFilter, IdFilter
+from core.filters import BooleanFilter, ChoiceFilter, DateFilter, DateTimeFilter, IdFilter
 
 
 class UserFilter(django_filters.FilterSet):
-    role = django_filters.ChoiceFilter(choices=Role.choices)
+    role = ChoiceFilter(choices=Role.choices)
     is_active = BooleanFilter()
 
     class Meta:
@@ -33,8 +33,8 @@ class CourseFilter(django_filters.FilterSet):
 
 
 class EnrollmentFilter(django_filters.FilterSet):
-    role = django_filters.ChoiceFilter(choices=Enrollment.Role.choices)
-    status = django_filters.ChoiceFilter(choices=Enrollment.Status.choices)
+    role = ChoiceFilter(choices=Enrollment.Role.choices)
+    status = ChoiceFilter(choices=Enrollment.Status.choices)
     enrolled_after = DateTimeFilter(field_name="enrolled_at", lookup_expr="gte")
     enrolled_before = DateTimeFilter(field_name="enrolled_at", lookup_expr="lte")
 
@@ -44,7 +44,7 @@ class EnrollmentFilter(django_filters.FilterSet):
 
 
 class LearningItemFilter(django_filters.FilterSet):
-    kind = django_filters.ChoiceFilter(choices=LearningItem.Kind.choices)
+    kind = ChoiceFilter(choices=LearningItem.Kind.choices)
     module = IdFilter(field_name="module_id")
     due_after = DateTimeFilter(field_name="due_at", lookup_expr="gte")
     due_before = DateTimeFilter(field_name="due_at", lookup_expr="lte")

@@ -16,7 +16,7 @@ from classroom import selectors
 from classroom.hooks import student_figures
 from classroom.models import Course, Enrollment, LearningItem, Module
 from core.params import MAX_ID
-from core.serializers import StrictCharField, StrictSerializer
+from core.serializers import ChoiceField, StrictCharField, StrictSerializer
 
 
 class PersonSerializer(serializers.ModelSerializer):
@@ -248,7 +248,7 @@ class LearningItemWriteSerializer(StrictSerializer):
         scope=lambda context: Module.objects.filter(course=context.get("course")),
         help_text="A module of this course.",
     )
-    kind = serializers.ChoiceField(choices=LearningItem.Kind.choices)
+    kind = ChoiceField(choices=LearningItem.Kind.choices)
     title = text(200)
     position = whole_number(help_text="Order within the module. Default 0.")
     max_points = serializers.DecimalField(
@@ -273,7 +273,7 @@ class UserCreateSerializer(StrictSerializer):
     email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
     first_name = text(150, required=False)
     last_name = text(150, required=False)
-    role = serializers.ChoiceField(choices=Role.choices)
+    role = ChoiceField(choices=Role.choices)
     password = StrictCharField(
         max_length=128, required=False, write_only=True, trim_whitespace=False, style={"input_type": "password"}
     )
@@ -331,7 +331,7 @@ class EnrollmentCreateSerializer(StrictSerializer):
         scope=lambda context: User.objects.filter(organization_id=context["course"].organization_id),
         help_text="A person of the course's organisation.",
     )
-    role = serializers.ChoiceField(
+    role = ChoiceField(
         choices=Enrollment.Role.choices,
         required=False,
         help_text="Default: student for students, teacher for teachers and administrators.",
@@ -342,5 +342,5 @@ class EnrollmentCreateSerializer(StrictSerializer):
 class EnrollmentEndSerializer(StrictSerializer):
     """End an enrolment: the row stays, with its status and end time (the class's history keeps the student)."""
 
-    status = serializers.ChoiceField(choices=[Enrollment.Status.DROPPED, Enrollment.Status.COMPLETED])
+    status = ChoiceField(choices=[Enrollment.Status.DROPPED, Enrollment.Status.COMPLETED])
     ended_at = serializers.DateTimeField(required=False, help_text="Default: now. Not before enrolled_at.")

@@ -195,7 +195,7 @@ def test_malformed_json(school: School) -> None:
     [
         ({"event_id": None}, "event_id", "Required"),
         ({"event_id": "1234"}, "event_id", "Not a valid UUID"),
-        ({"action": "dance"}, "action", "Unknown action 'dance'"),
+        ({"action": "dance"}, "action", "action must be one of: "),
         ({"action": 7}, "action", "Required: a string"),
         ({"course": "12"}, "course", "positive integer id"),
         ({"item": True}, "item", "positive integer id"),

@@ -138,11 +138,12 @@ def test_dashboard_answers_seed_004s_timeframe_and_filters(school: School, finis
 @pytest.mark.parametrize(
     ("query", "field", "message"),
     [
-        ("timeframe=2d", "timeframe", "allowed: 1d, 7d, 30d, 90d, 1y"),
-        ("timeframe=30d&time_range=month", "timeframe", "Give time_range or timeframe, not both."),
+        ("timeframe=2w", "timeframe", "period must be 1d to 365d (local days ending today), e.g. 7d."),
+        ("timeframe=30d&time_range=month", "time_range", "Give one of time_range, timeframe, not several."),
+        ("period=30d&days=30", "days", "Give one of period, days, not several."),
         ("filters=[1]", "filters", "Must be a JSON object"),
         ("filters={", "filters", "Must be a JSON object"),
-        ('filters={"school": 1}', "filters", "Unknown filter 'school'; allowed: course."),
+        ('filters={"school": 1}', "filters", "Unknown filter 'school'; a filter must be one of: course."),
         ('filters={"course": "x"}', "filters", "course: Must be a positive integer id."),
         ('filters={"course": 1}&course=2', "filters", "course: also given as the course parameter."),
     ],

@@ -223,7 +223,7 @@ def test_item_refusals_name_their_field(school: School) -> None:
         ),
         ({**valid, "module": MISSING_ID}, "module", f"No module with id {MISSING_ID} that you may name here."),
         ({**valid, "module": "1"}, "module", "An id (a whole number) is required."),
-        ({**valid, "kind": "podcast"}, "kind", '"podcast" is not a valid choice.'),
+        ({**valid, "kind": "podcast"}, "kind", "kind must be one of: lesson, resource, video, quiz, assignment."),
         ({**valid, "max_points": "0"}, "max_points", "Ensure this value is greater than or equal to 0.01."),
         ({**valid, "position": -1}, "position", "Ensure this value is greater than or equal to 0."),
         (
@@ -425,7 +425,7 @@ def test_enrolment_end_checks(school: School) -> None:
     assert early.status_code == 400
     assert early.json()["ended_at"] == [f"Must not be before the enrolment began ({row.enrolled_at.isoformat()})."]
     assert admin.patch(f"/api/v1/enrollments/{row.pk}/", {"status": "active"}, format="json").json() == {
-        "status": ['"active" is not a valid choice.']
+        "status": ["status must be one of: dropped, completed."]
     }
     # teachers read their class's enrolments but do not end them; another school's: 404
     assert client_for(school.teacher).get(f"/api/v1/enrollments/{row.pk}/").status_code == 200

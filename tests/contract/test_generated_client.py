@@ -83,7 +83,7 @@ def my_courses(client: AuthenticatedClient) -> list[Course]:
 
 
 def class_overview(client: AuthenticatedClient, course: Course, days: int) -> SchoolOverview:
-    overview = analytics_overview_retrieve.sync(client=client, course=course.id, days=days)
+    overview = analytics_overview_retrieve.sync(client=client, course=course.id, period=f"{days}d")
     if not isinstance(overview, SchoolOverview):
         raise RuntimeError(f"no overview: {overview!r}")
     return overview

@@ -255,7 +255,7 @@ def test_the_page_keeps_the_filters_and_lists_who(school: School, work: Any, fro
 
     # then: the filters are selected, each count links to its who-list, and the list holds exactly who
     assert f'<option value="{work["a1"].pk}" selected>' in page
-    assert f"?days=30&amp;item={work['a1'].pk}&amp;status=missing" in page
+    assert f"?period=30d&amp;item={work['a1'].pk}&amp;status=missing" in page
     assert page.count("data-select-student") == 3
     assert missing.count("data-select-student") == 1
     assert f'data-student="{school.classmate.pk}"' in missing

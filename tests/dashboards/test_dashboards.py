@@ -2,6 +2,7 @@
 for the fixed fixture of test_metrics (a course in New York, in a London school), the peer-comparison minimum,
 pinned query counts and bad input."""
 
+import re
 from datetime import date
 from typing import Any
 
@@ -227,9 +228,26 @@ def test_class_page_lists_the_students_with_a_drill_down(
     assert 'data-metric="events">3<' in html and 'data-metric="average_progress_percent">50.0<' in html
 
 
-@pytest.mark.parametrize("url", ["/progress/?days=5", "/institution/?days=abc", "/classes/{course}/dashboard/?days=0"])
-def test_pages_refuse_an_unknown_timeframe(school: School, url: str) -> None:
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("/progress/?period=5d", "period: period must be one of: 7d, 30d, 90d, 365d."),
+        ("/progress/?days=5", "days: period must be one of: 7d, 30d, 90d, 365d."),
+        ("/institution/?days=abc", "days: Must be a whole number of days (or use period, e.g. period=30d)."),
+        ("/classes/{course}/dashboard/?period=0d", "period: period must be one of: 7d, 30d, 90d, 365d."),
+    ],
+)
+def test_pages_refuse_an_unknown_timeframe(school: School, url: str, message: str) -> None:
     who = school.student if url.startswith("/progress") else school.admin
     response = _page_client(who).get(url.format(course=school.course.pk))
     assert response.status_code == 400
-    assert b"days: choose one of 7, 30, 90, 365." in response.content
+    assert response.content.decode() == message
+
+
+def test_pages_read_the_seed_spelling_of_the_period(school: School) -> None:
+    # days=7 (the spelling of earlier links) is period=7d: the same page, the picker on 7 days
+    client = _page_client(school.admin)
+    seed, canonical = (client.get(f"/institution/?{query}").content.decode() for query in ("days=7", "period=7d"))
+    assert '<option value="7d" selected>' in seed and '<option value="7d" selected>' in canonical
+    metrics = re.compile(r'data-metric="[^"]+">[^<]*<')
+    assert metrics.findall(seed) == metrics.findall(canonical) != []

@@ -107,11 +107,11 @@ def test_teacher_class_dashboard_shows_the_api_numbers(
     # The timeframe picker swaps in the 7-day figures without a reload: the marker set on this window survives.
     page.evaluate("() => { window.__sameDocument = true; }")
     with page.expect_response(lambda response: "fragment=1" in response.url):
-        page.select_option("#days-picker", "7")
+        page.select_option("#period-picker", "7d")
     page.wait_for_function("() => document.querySelector('[data-metric=as_of]') !== null")
     assert page.evaluate("() => window.__sameDocument") is True
-    assert "days=7" in page.url
-    week = page.request.get(f"{live_server.url}/api/v1/analytics/dashboards/meso?course={school.course.pk}&days=7")
+    assert "period=7d" in page.url
+    week = page.request.get(f"{live_server.url}/api/v1/analytics/dashboards/meso?course={school.course.pk}&period=7d")
     assert metric(page, "events") == str(week.json()["events"])
     assert page.locator("table[data-table=engagement] tbody tr").count() == 7
     assert elsewhere == []
