@@ -20,13 +20,20 @@ class OrganizationAdmin(admin.ModelAdmin):
 class UserAdmin(DjangoUserAdmin):
     list_display = ["username", "email", "first_name", "last_name", "role", "organization", "is_active", "last_login"]
     list_filter = ["role", "organization", "is_active", "is_staff", "is_superuser"]
-    search_fields = ["username", "email", "first_name", "last_name", "public_handle"]
+    search_fields = ["username", "email", "first_name", "last_name", "public_handle", "external_id"]
     list_select_related = ["organization"]
     readonly_fields = ["public_handle", "last_login", "date_joined"]
     autocomplete_fields = ["organization"]
     fieldsets = (
         *(DjangoUserAdmin.fieldsets or ()),
         ("EduPath", {"fields": ("role", "organization", "public_handle")}),
+        (
+            "Identity in the school's LMS",
+            {
+                "fields": ("external_source", "external_id"),
+                "description": "How an integration names this person (e.g. source moodle, id 4711); both or neither.",
+            },
+        ),
     )
     add_fieldsets = (
         *DjangoUserAdmin.add_fieldsets,

@@ -31,7 +31,13 @@ def user_create(
     first_name: str = "",
     last_name: str = "",
     password: str | None = None,
+    external_source: str = "",
+    external_id: str = "",
 ) -> User:
+    if organization is not None and user_external_id_taken(
+        organization_id=organization.pk, external_source=external_source, external_id=external_id
+    ):
+        raise ApplicationError("External id in use.", errors={"external_id": [EXTERNAL_ID_TAKEN]})
     user = User(
         username=username,
         organization=organization,
@@ -39,6 +45,8 @@ def user_create(
         email=email,
         first_name=first_name,
         last_name=last_name,
+        external_source=external_source,
+        external_id=external_id,
     )
     if password:
         user.set_password(password)
@@ -57,7 +65,27 @@ def user_email_taken(*, email: str, exclude_pk: int | None = None) -> bool:
     return bool(email) and others.exists()
 
 
-USER_EDITABLE = frozenset({"email", "first_name", "last_name", "is_active"})
+def user_external_id_taken(
+    *, organization_id: int, external_source: str, external_id: str, exclude_pk: int | None = None
+) -> bool:
+    """Whether another person of the organisation holds this id of this source (one person per LMS id)."""
+    others = User.objects.filter(
+        organization_id=organization_id, external_source=external_source, external_id=external_id
+    )
+    if exclude_pk is not None:
+        others = others.exclude(pk=exclude_pk)
+    return bool(external_id) and others.exists()
+
+
+def external_pair_error(*, external_source: str, external_id: str) -> str | None:
+    """An LMS id is read with its source: both are given, or neither."""
+    if bool(external_source) != bool(external_id):
+        return "Give external_source (the system the id comes from) and external_id together, or neither."
+    return None
+
+
+EXTERNAL_ID_TAKEN = "Another person of this school has this id of this source."
+USER_EDITABLE = frozenset({"email", "first_name", "last_name", "is_active", "external_source", "external_id"})
 
 
 @transaction.atomic
@@ -71,6 +99,14 @@ def user_update(*, user: User, data: Mapping[str, Any], password: str | None = N
         )
     if "email" in data and user_email_taken(email=data["email"], exclude_pk=user.pk):
         raise ApplicationError("Email in use.", errors={"email": ["Another account uses this email address."]})
+    source = data.get("external_source", user.external_source)
+    if user.organization_id is not None and user_external_id_taken(
+        organization_id=user.organization_id,
+        external_source=source,
+        external_id=data.get("external_id", user.external_id),
+        exclude_pk=user.pk,
+    ):
+        raise ApplicationError("External id in use.", errors={"external_id": [EXTERNAL_ID_TAKEN]})
     changed = [name for name, value in data.items() if getattr(user, name) != value]
     for name in changed:
         setattr(user, name, data[name])
@@ -103,9 +139,9 @@ def users_import(*, users: Sequence[User]) -> None:
 # SECTION: many people at once (classroom's roster import)
 
 # What a roster gives about a person; everything else of a new account takes its default.
-ROSTER_FIELDS = ("username", "email", "first_name", "last_name", "role")
+ROSTER_FIELDS = ("username", "email", "first_name", "last_name", "role", "external_source", "external_id")
 # What a roster may change about an existing person (never the role or the organisation: enrolments depend on them).
-ROSTER_CHANGEABLE = ("email", "first_name", "last_name")
+ROSTER_CHANGEABLE = ("email", "first_name", "last_name", "external_source", "external_id")
 # Rows per UPDATE of users_update_many (each is one statement of CASE WHEN branches).
 UPDATE_BATCH = 1_000
 

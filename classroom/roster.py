@@ -31,7 +31,13 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import Organization, Role, User
-from accounts.services import ROSTER_CHANGEABLE, user_fields_clean, users_create_many, users_update_many
+from accounts.services import (
+    ROSTER_CHANGEABLE,
+    external_pair_error,
+    user_fields_clean,
+    users_create_many,
+    users_update_many,
+)
 from classroom.models import Course, Enrollment
 from core.exceptions import ApplicationError
 from core.jobs import job_create, job_fail, job_finish, job_progress, job_start
@@ -40,6 +46,10 @@ from core.models import Job
 logger = logging.getLogger(__name__)
 
 HEADER = ("username", "email", "first_name", "last_name", "role", "courses")
+# Columns a file may add: the person's id in the school's LMS, so integrations can name them by it. Left empty on a
+# line, they leave an existing person's id as it is.
+OPTIONAL_COLUMNS = ("external_source", "external_id")
+EXTERNAL = ("external_source", "external_id")
 COURSE_SEPARATOR = ";"
 ROLES = (Role.STUDENT.value, Role.TEACHER.value, Role.ADMIN.value)
 # The API reads bodies up to settings.API_MAX_BODY_BYTES (1 MiB) as well: about 10 000 people with a few courses each.
@@ -58,7 +68,7 @@ ERRORS_SHOWN = 1_000
 
 
 class RosterChange(TypedDict):
-    field: Annotated[str, "email, first_name or last_name."]
+    field: Annotated[str, "email, first_name, last_name, external_source or external_id."]
     before: str
     after: str
 
@@ -152,7 +162,14 @@ def roster_parse(data: bytes) -> list[RosterRow]:
         raise RosterFileError(["The file has a header but no people: add one line per person."])
     mark_repeats(rows, "username", lambda row: row.username.casefold())
     mark_repeats(rows, "email", lambda row: row.values["email"].casefold())
+    mark_repeats(rows, "external_id", external_key)
     return rows
+
+
+def external_key(row: RosterRow) -> str:
+    """The person's LMS id with its source, or "" when the line gives none."""
+    source, external_id = row.values["external_source"], row.values["external_id"]
+    return f"{source}\x00{external_id}" if external_id else ""
 
 
 def decoded(data: bytes) -> str:
@@ -189,9 +206,10 @@ def csv_records(text: str) -> list[tuple[int, list[str], str]]:
 
 def header_columns(line: int, header: list[str]) -> dict[str, int]:
     names = [name.strip().lower() for name in header]
+    known = HEADER + OPTIONAL_COLUMNS
     missing = [name for name in HEADER if name not in names]
-    unknown = [name for name in names if name not in HEADER]
-    repeated = sorted({name for name in names if name in HEADER and names.count(name) > 1})
+    unknown = [name for name in names if name not in known]
+    repeated = sorted({name for name in names if name in known and names.count(name) > 1})
     if missing or unknown or repeated:
         problems = [
             *([f"missing: {', '.join(missing)}"] if missing else []),
@@ -199,13 +217,16 @@ def header_columns(line: int, header: list[str]) -> dict[str, int]:
             *([f"repeated: {', '.join(repeated)}"] if repeated else []),
         ]
         raise RosterFileError(
-            [f"line {line}: the header must name the columns {','.join(HEADER)} (in any order); {'; '.join(problems)}."]
+            [
+                f"line {line}: the header must name the columns {','.join(HEADER)} (in any order, optionally "
+                f"with {','.join(OPTIONAL_COLUMNS)}); {'; '.join(problems)}."
+            ]
         )
-    return {name: names.index(name) for name in HEADER}
+    return {name: names.index(name) for name in known if name in names}
 
 
 def row_of(line: int, fields: list[str], columns: dict[str, int], error: str) -> RosterRow:
-    empty = {"username": "", "email": "", "first_name": "", "last_name": "", "role": ""}
+    empty = dict.fromkeys(("username", "email", "first_name", "last_name", "role", *EXTERNAL), "")
     if error:
         return RosterRow(line=line, values=empty, course_codes=[], errors=[error])
     if sum(len(value) + 1 for value in fields) > MAX_LINE_CHARACTERS:
@@ -220,6 +241,7 @@ def row_of(line: int, fields: list[str], columns: dict[str, int], error: str) ->
             errors=[f"{len(fields)} values where the header has {len(columns)}; quote a value that holds a comma."],
         )
     raw = {name: fields[position].strip() for name, position in columns.items()}
+    raw |= {name: "" for name in OPTIONAL_COLUMNS if name not in raw}
     errors = [
         f"`{name}` holds a control character (a line break or tab, say)."
         for name, value in raw.items()
@@ -232,6 +254,8 @@ def row_of(line: int, fields: list[str], columns: dict[str, int], error: str) ->
     values, field_errors = user_fields_clean(values={**raw, "role": role if role in ROLES else Role.STUDENT})
     values["role"] = role
     errors += [f"`{name}`: {message}" for name, messages in field_errors.items() for message in messages]
+    pair = external_pair_error(external_source=values["external_source"], external_id=values["external_id"])
+    errors += [pair] if pair else []
     codes = list(dict.fromkeys(code.strip() for code in raw["courses"].split(COURSE_SEPARATOR) if code.strip()))
     return RosterRow(line=line, values=values, course_codes=codes, errors=errors)
 
@@ -295,13 +319,18 @@ def roster_plan(*, organization: Organization, rows: Sequence[RosterRow]) -> Ros
     emails = {row.values["email"].lower() for row in rows if row.values["email"]}
     codes = {code for row in rows for code in row.course_codes}
     fields = ["id", "username", "email", "first_name", "last_name", "role", "organization_id"]
-    fields += ["is_staff", "is_superuser"]
+    fields += ["is_staff", "is_superuser", *EXTERNAL]
     by_username = {user.username: user for user in User.objects.filter(username__in=usernames).only(*fields)}
     by_email: dict[str, User] = {
         user.email.lower(): user
         for user in User.objects.annotate(email_lower=Lower("email"))
         .filter(~Q(email=""), email_lower__in=emails)
         .only(*fields)
+    }
+    external_ids = {row.values["external_id"] for row in rows if row.values["external_id"]}
+    by_external = {
+        (user.external_source, user.external_id): user
+        for user in User.objects.filter(organization=organization, external_id__in=external_ids).only(*fields)
     }
     course_ids = dict(
         Course.objects.filter(organization=organization, code__in=codes).values_list("code", "id").order_by()
@@ -314,7 +343,7 @@ def roster_plan(*, organization: Organization, rows: Sequence[RosterRow]) -> Ros
     )
     plan = RosterPlan(organization=organization, rows=list(rows))
     for row in rows:
-        plan_row(plan, row, by_username.get(row.username), by_email, course_ids, enrolled)
+        plan_row(plan, row, by_username.get(row.username), by_email, by_external, course_ids, enrolled)
     return plan
 
 
@@ -323,6 +352,7 @@ def plan_row(
     row: RosterRow,
     existing: User | None,
     by_email: dict[str, User],
+    by_external: dict[tuple[str, str], User],
     course_ids: dict[str, int],
     enrolled: set[tuple[int, int]],
 ) -> None:
@@ -350,6 +380,12 @@ def plan_row(
             errors.append(
                 f"`username` and `email` name two different people: {row.username!r} and {email_owner.username!r}."
             )
+    external_owner = by_external.get((values["external_source"], values["external_id"]))
+    if external_owner is not None and (existing is None or external_owner.pk != existing.pk):
+        errors.append(
+            f"`external_id` {values['external_id']!r} of {values['external_source']!r} belongs to "
+            f"{external_owner.username!r} in this school."
+        )
     unknown = [code for code in row.course_codes if code not in course_ids]
     if unknown:
         errors.append(f"no course of this school has the code {', '.join(repr(code) for code in unknown)}.")
@@ -366,7 +402,7 @@ def plan_row(
     changes: list[RosterChange] = [
         {"field": name, "before": getattr(existing, name), "after": values[name]}
         for name in ROSTER_CHANGEABLE
-        if getattr(existing, name) != values[name]
+        if getattr(existing, name) != values[name] and (name not in EXTERNAL or values["external_id"])
     ]
     enrol = [code for code in row.course_codes if (existing.pk, course_ids[code]) not in enrolled]
     if not changes and not enrol:

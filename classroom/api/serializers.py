@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Role, User
-from accounts.services import user_email_taken
+from accounts.services import external_pair_error, user_email_taken
 from accounts.validators import validate_time_zone
 from classroom import selectors
 from classroom.hooks import student_figures
@@ -43,6 +43,8 @@ class UserListSerializer(serializers.ModelSerializer):
             "public_handle",
             "is_active",
             "date_joined",
+            "external_source",
+            "external_id",
             "last_login",
         ]
         read_only_fields = fields
@@ -265,6 +267,10 @@ class LearningItemWriteSerializer(StrictSerializer):
     external_id = text(128, required=False, help_text="Unique per module and source.")
 
 
+EXTERNAL_SOURCE_HELP = "The system (an LMS) whose id this is, e.g. `moodle`; with external_id, or neither."
+EXTERNAL_ID_HELP = "The person's id in that system (integrations may name them by it); unique per school and source."
+
+
 class UserCreateSerializer(StrictSerializer):
     """A person of the requester's organisation. Without a password the account cannot sign in with one (it may be
     given later, or the person signs in through the organisation's LMS); a password must pass the password rules."""
@@ -277,6 +283,8 @@ class UserCreateSerializer(StrictSerializer):
     password = StrictCharField(
         max_length=128, required=False, write_only=True, trim_whitespace=False, style={"input_type": "password"}
     )
+    external_source = text(32, required=False, help_text=EXTERNAL_SOURCE_HELP)
+    external_id = text(128, required=False, help_text=EXTERNAL_ID_HELP)
 
     def validate_email(self, email: str) -> str:
         if user_email_taken(email=email):
@@ -284,6 +292,7 @@ class UserCreateSerializer(StrictSerializer):
         return email
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        external_pair_checked(attrs)
         password = attrs.get("password")
         if password:
             candidate = User(**{name: value for name, value in attrs.items() if name != "password"})
@@ -301,6 +310,8 @@ class UserUpdateSerializer(StrictSerializer):
     password = StrictCharField(
         max_length=128, required=False, write_only=True, trim_whitespace=False, style={"input_type": "password"}
     )
+    external_source = text(32, required=False, help_text=EXTERNAL_SOURCE_HELP)
+    external_id = text(128, required=False, help_text=EXTERNAL_ID_HELP)
 
     def validate_is_active(self, is_active: bool) -> bool:
         if not is_active and self.instance is not None and self.instance.pk == self.context["request"].user.pk:
@@ -308,10 +319,22 @@ class UserUpdateSerializer(StrictSerializer):
         return is_active
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        external_pair_checked(attrs, self.instance)
         password = attrs.get("password")
         if password and self.instance is not None:
             password_checked(password, self.instance)
         return attrs
+
+
+def external_pair_checked(attrs: dict[str, Any], user: User | None = None) -> None:
+    """external_source and external_id as they will be (a change of one keeps the other), both or neither."""
+    pair = {
+        name: attrs.get(name, getattr(user, name) if user is not None else "")
+        for name in ("external_source", "external_id")
+    }
+    message = external_pair_error(**pair)
+    if message is not None:
+        raise serializers.ValidationError({"external_id": [message]})
 
 
 def password_checked(password: str, user: User) -> None:

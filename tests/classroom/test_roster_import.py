@@ -687,3 +687,56 @@ def test_someone_enrolled_meanwhile_is_not_enrolled_twice(school: School) -> Non
 
     assert result["summary"]["enrolled"] == 0
     assert Enrollment.objects.filter(user=school.student, course=school.other_course).count() == 1
+
+
+# SECTION: LMS ids (optional columns)
+
+LMS_HEADER = HEADER_LINE + ",external_source,external_id"
+
+
+def test_lms_ids_are_set_kept_and_changed_by_the_optional_columns(school: School) -> None:
+    # given a file that gives a new person and an existing one their Moodle ids
+    first = roster(
+        "ada,ada@school.example,Ada,L,student,MATH-1,moodle,4711",
+        f"{school.student.username},,,,student,,moodle,4712",
+        header=LMS_HEADER,
+    )
+    roster_import(organization=school.organization, data=first.encode(), dry_run=False, now=NOW)
+    assert User.objects.get(username="ada").external_id == "4711"
+    assert (User.objects.get(pk=school.student.pk).external_source, school.student.external_id) == ("moodle", "")
+
+    # when a later file leaves the columns empty for ada and changes the student's id
+    later = roster(
+        "ada,ada@school.example,Ada,L,student,MATH-1,,",
+        f"{school.student.username},,,,student,,moodle,9000",
+        header=LMS_HEADER,
+    )
+    result = roster_import(organization=school.organization, data=later.encode(), dry_run=True, now=NOW)
+
+    # then ada keeps hers, and the student's change is shown before it is applied
+    assert [line["changes"] for line in result["lines"]] == [
+        [{"field": "external_id", "before": "4712", "after": "9000"}]
+    ]
+    roster_import(organization=school.organization, data=later.encode(), dry_run=False, now=NOW)
+    assert User.objects.get(username="ada").external_id == "4711"
+    assert User.objects.get(pk=school.student.pk).external_id == "9000"
+
+
+def test_lms_ids_given_twice_half_given_or_held_by_another_are_refused(school: School) -> None:
+    User.objects.filter(pk=school.classmate.pk).update(external_source="moodle", external_id="77")
+    text = roster(
+        "ada,,,,student,,moodle,1",
+        "alan,,,,student,,moodle,1",
+        "grace,,,,student,,moodle,",
+        "linus,,,,student,,moodle,77",
+        "margaret,,,,student,,canvas,77",
+        header=LMS_HEADER,
+    )
+
+    refused = refusals(school, text)
+
+    assert refused[2] == ["`external_id` '1' is also on line(s) 3."]
+    assert refused[3] == ["`external_id` '1' is also on line(s) 2."]
+    assert refused[4] == ["Give external_source (the system the id comes from) and external_id together, or neither."]
+    assert refused[5] == [f"`external_id` '77' of 'moodle' belongs to {school.classmate.username!r} in this school."]
+    assert 6 not in refused  # the same id of another system is another person's

@@ -443,3 +443,35 @@ def test_module_listing_follows_the_course_scope(school: School) -> None:
         for row in client_for(school.student).get(f"/api/v1/courses/{school.course.pk}/modules/").json()["results"]
     ][-1] == "Week 9"
     assert client_for(school.student).get(f"/api/v1/courses/{school.other_course.pk}/modules/").status_code == 404
+
+
+def test_people_get_their_lms_ids_through_the_api(school: School) -> None:
+    admin = client_for(school.admin)
+    created = admin.post(
+        "/api/v1/users/",
+        {"username": "ada", "role": "student", "external_source": "moodle", "external_id": "4711"},
+        format="json",
+    )
+    assert created.status_code == 201, created.json()
+    assert (created.json()["external_source"], created.json()["external_id"]) == ("moodle", "4711")
+
+    # the same id of the same system is another person's: refused, on create and on change
+    again = admin.post(
+        "/api/v1/users/",
+        {"username": "alan", "role": "student", "external_source": "moodle", "external_id": "4711"},
+        format="json",
+    )
+    assert again.status_code == 400
+    assert again.json()["external_id"] == ["Another person of this school has this id of this source."]
+    taken = admin.patch(
+        f"/api/v1/users/{school.student.pk}/", {"external_source": "moodle", "external_id": "4711"}, format="json"
+    )
+    assert taken.status_code == 400 and "external_id" in taken.json()
+
+    # one without the other is refused; changing the id alone keeps the source
+    half = admin.patch(f"/api/v1/users/{school.student.pk}/", {"external_id": "9"}, format="json")
+    assert half.json() == {
+        "external_id": ["Give external_source (the system the id comes from) and external_id together, or neither."]
+    }
+    moved = admin.patch(f"/api/v1/users/{created.json()['id']}/", {"external_id": "4712"}, format="json")
+    assert (moved.json()["external_source"], moved.json()["external_id"]) == ("moodle", "4712")
