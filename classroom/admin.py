@@ -48,8 +48,8 @@ class EnrollmentAdmin(RosterImportAdminMixin, EnrolledNowMixin, admin.ModelAdmin
     form = EnrollmentForm
     actions = [drop_enrollments, complete_enrollments]
     # "Import roster" (a CSV of people and enrolments): classroom/admin_roster.py
-    list_display = ["user", "course", "role", "status", "enrolled_at", "ended_at"]
-    list_filter = ["role", "status", "course__organization"]
+    list_display = ["user", "course", "role", "status", "enrolled_at", "ended_at", "final_result"]
+    list_filter = ["role", "status", "final_result", "course__organization"]
     search_fields = ["user__username", "user__email", "course__code", "course__title"]
     list_select_related = ["user", "course"]
     autocomplete_fields = ["user", "course"]

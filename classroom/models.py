@@ -72,6 +72,12 @@ class Enrollment(TimeStampedModel):
         DROPPED = "dropped", "Dropped"
         COMPLETED = "completed", "Completed"
 
+    class FinalResult(models.TextChoices):
+        PASS = "pass", "Pass"
+        DISTINCTION = "distinction", "Distinction"
+        FAIL = "fail", "Fail"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enrollments")
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="enrollments")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.STUDENT)
@@ -79,6 +85,9 @@ class Enrollment(TimeStampedModel):
     enrolled_at = models.DateTimeField()
     # When the enrolment stopped being active (dropped or completed); empty while active.
     ended_at = models.DateTimeField(null=True, blank=True)
+    # The outcome the at-risk model learns from ("at risk" = will end as fail or withdrawn); blank until known.
+    final_result = models.CharField(max_length=16, choices=FinalResult.choices, blank=True, default="")
+    result_at = models.DateTimeField(null=True, blank=True, help_text="When the result was reached.")
 
     objects = EnrollmentQuerySet.as_manager()
 
@@ -98,6 +107,11 @@ class Enrollment(TimeStampedModel):
             models.CheckConstraint(
                 condition=Q(ended_at__isnull=True) | Q(ended_at__gte=F("enrolled_at")),
                 name="classroom_enrollment_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(final_result="") | Q(result_at__isnull=False),
+                name="classroom_enrollment_result_dated",
+                violation_error_message="A final result needs the date it was reached (result at).",
             ),
         ]
         indexes = [

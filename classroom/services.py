@@ -12,10 +12,12 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, Model
+from django.utils import timezone
 
 from accounts.models import Organization, Role, User
 from classroom.models import Course, Enrollment, LearningItem, LearningPath, LearningPathStep, Module, Submission
 from core.exceptions import ApplicationError
+from core.params import one_of
 
 # SECTION: checks shared by the write API and Django admin
 
@@ -309,6 +311,18 @@ def enrollment_end(*, enrollment: Enrollment, status: str, ended_at: datetime) -
     enrollment.status = status
     enrollment.ended_at = ended_at
     enrollment.save(update_fields=["status", "ended_at", "updated_at"])
+    return enrollment
+
+
+def enrollment_result_set(*, enrollment: Enrollment, final_result: str, result_at: datetime | None) -> Enrollment:
+    """Record (or, blank, clear) an enrolment's final result and when it was reached: the outcome the at-risk model
+    learns from. Does not end the enrolment (enrollment_end does)."""
+    if final_result and final_result not in Enrollment.FinalResult.values:
+        message = one_of("final_result", Enrollment.FinalResult.values)
+        raise ApplicationError("Unknown final result.", errors={"final_result": [message]})
+    enrollment.final_result = final_result
+    enrollment.result_at = (result_at or timezone.now()) if final_result else None
+    enrollment.save(update_fields=["final_result", "result_at", "updated_at"])
     return enrollment
 
 

@@ -42,6 +42,18 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     },
     # Request metrics gather in Redis per minute; every minute the finished ones become rows of the system-metrics
     # rollup (analytics/request_metrics.py), so system metrics lag by two minutes at most.
+    # The at-risk model learns from courses that ended; new results arrive a few times a year, so weekly is ample.
+    # Sunday 04:00 UTC: after the nightly rollup repair, when no class is running anywhere we expect users.
+    "risk.train_all": {
+        "task": "risk.tasks.train_all",
+        "schedule": crontab(hour=4, minute=0, day_of_week=0),
+    },
+    # Predictions as of the night, nightly at 04:30 UTC: after the rollups are repaired (02:40) and after Sunday's
+    # training, so teachers find fresh risks and alerts in the morning.
+    "risk.score_all": {
+        "task": "risk.tasks.score_all",
+        "schedule": crontab(hour=4, minute=30),
+    },
     "analytics.flush_request_metrics": {
         "task": "analytics.tasks.flush_request_metrics",
         "schedule": crontab(),  # every minute

@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("analytics.api.urls")),
     path("", include("messaging.api.urls")),
     path("", include("live.api_urls")),
+    path("", include("risk.api.urls")),
 ]
 
 urlpatterns = [

@@ -299,7 +299,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await self.deliver({**_public(message), "type": "leaderboard", "as_of": now_iso()})
 
     async def alert_raised(self, message: dict[str, Any]) -> None:
-        """Reserved: at-risk alerts of a class (course.<id>.alerts)."""
+        """At-risk alerts of a class (course.<id>.alerts), published by risk.alerts: the seed's `alert` message."""
         await self.deliver({**_public(message), "type": "alert", "as_of": now_iso()})
 
     async def live_revoke(self, message: dict[str, Any]) -> None:

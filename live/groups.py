@@ -1,6 +1,7 @@
 """Channel-layer group names. Always derived here from ids the server has authorised, never taken from a client."""
 
 from gamification.services import student_group
+from risk.alerts import alerts_group
 
 __all__ = ["course_group", "parse_group", "student_group", "user_group"]
 
@@ -13,6 +14,8 @@ def user_group(user_id: int) -> str:
 def course_group(course_id: int, channel: str) -> str:
     """A class's stream for one channel: `course.<id>.live` (engagement snapshots and learner actions, staff only),
     `course.<id>.alerts`, `course.<id>.leaderboard`."""
+    if channel == "alerts":
+        return alerts_group(course_id)
     suffix = "live" if channel == "engagement" else channel
     return f"course.{course_id}.{suffix}"
 

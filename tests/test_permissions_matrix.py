@@ -15,11 +15,15 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from accounts.models import User
+from accounts.models import Organization, User
 from classroom.models import Enrollment
 from core.jobs import job_create
 from core.models import Job
+from risk.alerts import alerts_for_predictions
+from risk.models import Alert, ModelVersion
 from tests.conftest import School
+from tests.risk.factories import model_version as risk_model_version
+from tests.risk.factories import prediction as risk_prediction
 
 ROLES = ("anonymous", "student", "teacher", "admin")
 MISSING_ID = 987654321
@@ -642,6 +646,132 @@ WRITE_API_CASES = [
     ],
 ]
 CASES.extend(WRITE_API_CASES)
+
+
+# Issue 14, the risk API: staff only, scoped to their classes (administrators: their school); a student gets 404 on
+# every risk URL, as if none existed. `who` names the School's student whose class the row is about.
+RISK_STUDENTS = {"student": "course", "other_student": "other_course", "foreign_student": "foreign_course"}
+
+
+def risk_alert_of(school: School, who: str | None) -> int:
+    """The id of the alert (made on first use) on the School's `who` in their class; a missing id for None."""
+    if who is None:
+        return MISSING_ID
+    student = getattr(school, who)
+    course = getattr(school, RISK_STUDENTS[who])
+    alert = Alert.objects.filter(student=student, course=course).first()
+    if alert is None:
+        version = risk_model_of(course.organization_id)
+        made = risk_prediction(student=student, course=course, as_of=timezone.now(), version=version)
+        [alert] = alerts_for_predictions([made])
+    return alert.pk
+
+
+def risk_model_of(organization_id: int) -> ModelVersion:
+    """The organisation's model version (made on first use)."""
+    return ModelVersion.objects.filter(organization_id=organization_id).first() or risk_model_version(
+        organization=Organization.objects.get(pk=organization_id)
+    )
+
+
+def risk_model_url(who: str | None) -> Callable[[School], str]:
+    """The URL of the model version of the School's `who`'s organisation, or of a missing one."""
+    return lambda s: f"/api/v1/risk/models/{risk_model_of(getattr(s, who).organization_id).pk if who else MISSING_ID}"
+
+
+def risk_prediction_of(school: School, who: str | None) -> int:
+    if who is None:
+        return MISSING_ID
+    return Alert.objects.get(pk=risk_alert_of(school, who)).prediction_id
+
+
+def risk_feedback_body(who: str | None) -> Callable[[School], dict[str, Any]]:
+    return lambda s: {"prediction": risk_prediction_of(s, who), "verdict": "useful"}
+
+
+def risk_intervention_body(who: str | None) -> Callable[[School], dict[str, Any]]:
+    return lambda s: {"alert": risk_alert_of(s, who), "kind": "meeting", "note": "After class."}
+
+
+def risk_url(template: str, of: Callable[[School, str | None], int], who: str | None) -> Callable[[School], str]:
+    return lambda s: template.format(of(s, who))
+
+
+# (who, expected statuses): the class's student, another class's (its teacher's, not ours), another school's, none
+RISK_SCOPES: list[tuple[str | None, dict[str, int]]] = [
+    ("student", {"anonymous": 401, "student": 404, "teacher": 200, "admin": 200}),
+    ("other_student", {"anonymous": 401, "student": 404, "teacher": 404, "admin": 200}),
+    ("foreign_student", {"anonymous": 401, "student": 404, "teacher": 404, "admin": 404}),
+    (None, {"anonymous": 401, "student": 404, "teacher": 404, "admin": 404}),
+]
+RISK_STAFF = {"anonymous": 401, "student": 404, "teacher": 200, "admin": 200}
+
+RISK_CASES = [
+    Case("risk-models", lambda s: "/api/v1/risk/models", RISK_STAFF),
+    *[
+        Case(
+            "risk-model-detail",
+            risk_model_url(who),
+            expect,
+        )
+        for who, expect in (
+            ("admin", RISK_STAFF),
+            ("foreign_admin", {"anonymous": 401, "student": 404, "teacher": 404, "admin": 404}),
+            (None, {"anonymous": 401, "student": 404, "teacher": 404, "admin": 404}),
+        )
+    ],
+    Case(
+        "risk-model-train",
+        lambda s: "/api/v1/risk/models/train",
+        {"anonymous": 401, "student": 404, "teacher": 403, "admin": 202},
+        method="post",
+    ),
+    *[Case("risk-student", with_id("/api/v1/risk/students/{}", who), expect) for who, expect in RISK_SCOPES],
+    Case("risk-alerts", lambda s: "/api/v1/risk/alerts", RISK_STAFF),
+    Case("predictive-alerts", lambda s: "/api/v1/realtime-analytics/predictive-alerts", RISK_STAFF),
+    *[
+        Case(name, with_id(f"/api/v1/{path}?course={{}}", course), expect)
+        for name, path in (
+            ("risk-alerts", "risk/alerts"),
+            ("predictive-alerts", "realtime-analytics/predictive-alerts"),
+        )
+        for course, expect in (
+            ("other_course", {"anonymous": 401, "student": 404, "teacher": 404, "admin": 200}),
+            ("foreign_course", {"anonymous": 401, "student": 404, "teacher": 404, "admin": 404}),
+        )
+    ],
+    *[
+        Case(name, risk_url(template, risk_alert_of, who), expect, method=method)
+        for name, template, method in (
+            ("risk-alert-detail", "/api/v1/risk/alerts/{}", "get"),
+            ("risk-alert-acknowledge", "/api/v1/risk/alerts/{}/acknowledge", "post"),
+            ("risk-alert-resolve", "/api/v1/risk/alerts/{}/resolve", "post"),
+        )
+        for who, expect in RISK_SCOPES
+    ],
+    *[
+        Case(
+            "risk-feedback",
+            lambda s: "/api/v1/risk/feedback",
+            expect,
+            method="post",
+            body=risk_feedback_body(who),
+        )
+        for who, expect in RISK_SCOPES
+    ],
+    *[
+        Case(
+            "risk-interventions",
+            lambda s: "/api/v1/risk/interventions",
+            {role: 201 if status == 200 else status for role, status in expect.items()},
+            method="post",
+            body=risk_intervention_body(who),
+        )
+        for who, expect in RISK_SCOPES
+    ],
+    Case("risk-interventions", lambda s: "/api/v1/risk/interventions", RISK_STAFF),
+]
+CASES.extend(RISK_CASES)
 
 
 # URL names tested elsewhere for every role, with the module that does it.

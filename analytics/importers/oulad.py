@@ -3,7 +3,8 @@
 OULAD (CC BY 4.0, see ATTRIBUTION) holds 7 modules of The Open University, each taught in several presentations
 (2013B, 2013J, 2014B, 2014J). A presentation becomes a course; VLE sites and assessments become learning items; a
 student's daily clicks on a site become one `material_view` event; an assessment handed in becomes a submission and a
-`quiz_submit` / `assignment_submit` event.
+`quiz_submit` / `assignment_submit` event; a student's final result (pass, distinction, fail, withdrawn) becomes the
+enrolment's `final_result`.
 
 Dates in OULAD are day offsets from the start of a presentation, whose exact date is not published: only its month
 (B = February, J = October). A presentation is taken to start on the 1st of that month, and every dated thing
@@ -379,6 +380,50 @@ def _import_enrollments(
     rows_import(rows=new)
 
 
+def _import_results(
+    path: Path,
+    registrations: list[tuple[tuple[str, str], int, int | None, int | None]],
+    selected: dict[tuple[str, str], Presentation],
+    courses: dict[tuple[str, str], Course],
+    users: dict[int, int],
+) -> None:
+    """Each enrolment's final result from studentInfo: withdrawn dated from date_unregistration, the others at the
+    presentation's end. Only blank results are filled, so a re-run on a database imported before results existed
+    fills them in, and a result a member of staff set is kept."""
+    unregistered_on = {(key, student): unregistered for key, student, _, unregistered in registrations}
+    columns = ["code_module", "code_presentation", "id_student", "final_result"]
+    user_ids, course_ids, results, moments = [], [], [], []
+    for module, presentation, student, final_result in _select(
+        _columns(_read(path, "studentInfo", columns), columns), selected
+    ):
+        key, student = (module, presentation), int(student)
+        if student not in users or not final_result:
+            continue
+        result = str(final_result).lower()
+        unregistered = unregistered_on.get((key, student))
+        if result == Enrollment.FinalResult.WITHDRAWN and unregistered is not None:
+            moment = selected[key].moment(unregistered)
+        else:
+            moment = at_noon(selected[key].end)
+        user_ids.append(users[student])
+        course_ids.append(courses[key].pk)
+        results.append(Enrollment.FinalResult(result).value)
+        moments.append(moment)
+    with connection.cursor() as cursor:
+        # One set-based statement for ~32 000 rows (bulk_update would build a CASE per row).
+        cursor.execute(
+            """
+            UPDATE classroom_enrollment AS enrollment
+               SET final_result = result.final_result, result_at = result.result_at
+              FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::timestamptz[])
+                   AS result(user_id, course_id, final_result, result_at)
+             WHERE enrollment.user_id = result.user_id AND enrollment.course_id = result.course_id
+               AND enrollment.role = 'student' AND enrollment.final_result = ''
+            """,
+            [user_ids, course_ids, results, moments],
+        )
+
+
 class EventWriter:
     """Collects events and stores them EVENT_CHUNK at a time, remembering the range of local days touched."""
 
@@ -638,6 +683,7 @@ def _import_all(
         ]
         users = _import_students(organization, {student for _, student, _, _ in registrations})
         _import_enrollments(registrations, selected, courses, users)
+        _import_results(path, registrations, selected, courses, users)
     progress(
         f"Structure: {len(courses)} courses, {len(site_items) + len(assessment_items)} items, {len(users)} students"
     )

@@ -131,10 +131,15 @@ class CourseSerializer(serializers.ModelSerializer):
 
 class EnrollmentSerializer(serializers.ModelSerializer):
     user = PersonSerializer(read_only=True)
+    final_result = ChoiceField(
+        choices=[("", "Not known yet"), *Enrollment.FinalResult.choices],
+        read_only=True,
+        help_text="The enrolment's outcome: pass, distinction, fail or withdrawn; empty until known.",
+    )
 
     class Meta:
         model = Enrollment
-        fields = ["id", "course", "user", "role", "status", "enrolled_at", "ended_at"]
+        fields = ["id", "course", "user", "role", "status", "enrolled_at", "ended_at", "final_result", "result_at"]
         read_only_fields = fields
 
 
@@ -363,7 +368,17 @@ class EnrollmentCreateSerializer(StrictSerializer):
 
 
 class EnrollmentEndSerializer(StrictSerializer):
-    """End an enrolment: the row stays, with its status and end time (the class's history keeps the student)."""
+    """End an enrolment (the row stays, with its status and end time: the class's history keeps the student), record
+    its final result (what the at-risk model learns from; blank clears it), or both."""
 
-    status = ChoiceField(choices=[Enrollment.Status.DROPPED, Enrollment.Status.COMPLETED])
+    status = ChoiceField(choices=[Enrollment.Status.DROPPED, Enrollment.Status.COMPLETED], required=False)
     ended_at = serializers.DateTimeField(required=False, help_text="Default: now. Not before enrolled_at.")
+    final_result = ChoiceField(choices=Enrollment.FinalResult.choices, required=False, allow_blank=True)
+    result_at = serializers.DateTimeField(required=False, help_text="When the result was reached. Default: now.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "result_at" in attrs and not attrs.get("final_result"):
+            raise serializers.ValidationError({"result_at": ["Only with a final_result."]})
+        if "status" not in attrs and "final_result" not in attrs:
+            raise serializers.ValidationError({"status": ["Give status, final_result or both."]})
+        return attrs

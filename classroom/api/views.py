@@ -15,6 +15,7 @@ a path naming it is 404. Enrolments are never deleted: DELETE drops one (its row
 from datetime import datetime
 from typing import Any, cast
 
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -52,6 +53,7 @@ from classroom.services import (
     course_update,
     enrollment_end,
     enrollment_ensure,
+    enrollment_result_set,
     enrollment_role_for,
     learning_item_create,
     learning_item_update,
@@ -385,7 +387,7 @@ class EnrollmentViewSet(ScopedViewMixin, mixins.RetrieveModelMixin, viewsets.Gen
         return queryset
 
     @extend_schema(
-        summary="End an enrolment: dropped or completed (administrators)",
+        summary="End an enrolment (dropped or completed) and/or record its final result (administrators)",
         request=EnrollmentEndSerializer,
         responses=EnrollmentSerializer,
     )
@@ -393,10 +395,16 @@ class EnrollmentViewSet(ScopedViewMixin, mixins.RetrieveModelMixin, viewsets.Gen
         enrollment = cast(Enrollment, self.get_object())
         serializer = EnrollmentEndSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        wanted = serializer.validated_data["status"]
-        if enrollment.status != wanted:  # ending it again the same way changes nothing
-            ended_at = end_time(enrollment, serializer.validated_data.get("ended_at"))
-            enrollment_end(enrollment=enrollment, status=wanted, ended_at=ended_at)
+        data = serializer.validated_data
+        with transaction.atomic():
+            wanted = data.get("status")
+            if wanted is not None and enrollment.status != wanted:  # ending it again the same way changes nothing
+                ended_at = end_time(enrollment, data.get("ended_at"))
+                enrollment_end(enrollment=enrollment, status=wanted, ended_at=ended_at)
+            if "final_result" in data:
+                enrollment_result_set(
+                    enrollment=enrollment, final_result=data["final_result"], result_at=data.get("result_at")
+                )
         return Response(EnrollmentSerializer(enrollment).data)
 
     @extend_schema(summary="Drop an enrolment (administrators); an ended one stays as it is", responses={204: None})

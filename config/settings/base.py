@@ -58,6 +58,7 @@ LOCAL_APPS = [
     "recommendations",
     "reports",
     "messaging",
+    "risk",
     "dashboards",
     "live",
 ]
@@ -257,6 +258,11 @@ SPECTACULAR_SETTINGS = {
         {"name": "analytics", "description": "The tracking API, and figures of classes, students and the school."},
         {"name": "gamification", "description": "XP, levels, streaks, achievements and leaderboards."},
         {"name": "messaging", "description": "Messages from teachers to students: sending, and a student's notices."},
+        {
+            "name": "risk",
+            "description": "At-risk prediction for staff: model versions, students' risk with reasons, alerts, "
+            "feedback and interventions. Students never receive risk scores (404).",
+        },
         {"name": "dashboards", "description": "The figures of the student, class and school dashboards."},
         {"name": "live", "description": "Live figures and tickets for the WebSocket stream (/ws/live/)."},
     ],
@@ -264,6 +270,9 @@ SPECTACULAR_SETTINGS = {
         "UserRoleEnum": "accounts.models.Role",
         "EnrollmentRoleEnum": "classroom.models.Enrollment.Role",
         "EnrollmentStatusEnum": "classroom.models.Enrollment.Status",
+        # the items' `kind` keeps its name beside the interventions' (risk)
+        "KindEnum": "classroom.models.LearningItem.Kind",
+        "InterventionKindEnum": "risk.models.Intervention.Kind",
     },
 }
 

@@ -1,6 +1,6 @@
 """The OULAD importer against the real development copy (one small presentation), not invented rows."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pyarrow.compute as pc
@@ -13,7 +13,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 
 from accounts.models import Organization, User
-from analytics.importers.oulad import oulad_import
+from analytics.importers.oulad import at_noon, oulad_import
 from analytics.models import LearningEvent, StudentDailyRollup
 from classroom.models import Course, Enrollment, LearningItem, Submission
 
@@ -96,3 +96,47 @@ def test_import_of_one_presentation_matches_the_source_and_is_idempotent() -> No
 
     # then: nothing new
     assert _counts() == before
+
+
+@pytest.mark.django_db
+def test_final_results_are_imported_and_a_rerun_fills_them_in() -> None:
+    # given: what studentInfo and studentRegistration say of AAA-2013J
+    info = _subset("studentInfo")
+    expected = {
+        f"oulad-{int(student)}": result.lower()
+        for student, result in zip(info["id_student"].to_pylist(), info["final_result"].to_pylist(), strict=True)
+    }
+    registrations = _subset("studentRegistration")
+    unregistered = {
+        int(student): None if offset is None else int(offset)
+        for student, offset in zip(
+            registrations["id_student"].to_pylist(), registrations["date_unregistration"].to_pylist(), strict=True
+        )
+    }
+
+    # when
+    oulad_import(path=OULAD, modules={MODULE}, presentations={PRESENTATION}, rollups=False, now=NOW)
+
+    # then: every enrolment has its result, dated
+    course = Course.objects.get(external_id="AAA-2013J")
+    enrollments = Enrollment.objects.filter(course=course).select_related("user")
+    assert {e.user.username: e.final_result for e in enrollments} == expected
+    end = datetime(2014, 6, 26, 11, 0, tzinfo=UTC)  # noon in London (summer time) on the last day
+    for enrollment in enrollments:
+        offset = unregistered[int(enrollment.user.username.removeprefix("oulad-"))]
+        if enrollment.final_result == "withdrawn" and offset is not None:
+            assert enrollment.result_at == at_noon(date(2013, 10, 1) + timedelta(days=offset))
+        else:
+            assert enrollment.result_at == end
+
+    # when: a database imported before results existed (blank) is imported again; a result staff set is kept
+    Enrollment.objects.filter(course=course).update(final_result="", result_at=None)
+    kept = enrollments[0]
+    Enrollment.objects.filter(pk=kept.pk).update(final_result="distinction", result_at=end)
+    oulad_import(path=OULAD, modules={MODULE}, presentations={PRESENTATION}, rollups=False, now=NOW)
+
+    # then
+    refilled = {
+        e.user.username: e.final_result for e in Enrollment.objects.filter(course=course).select_related("user")
+    }
+    assert refilled == {**expected, kept.user.username: "distinction"}

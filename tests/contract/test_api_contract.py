@@ -63,8 +63,12 @@ from classroom.roster import roster_import
 from classroom.services import submission_record
 from config.wsgi import application
 from core.jobs import job_create, job_finish, job_start
+from risk.alerts import alerts_for_predictions
+from risk.models import Alert
 from tests.conftest import School
 from tests.factories import LearningItemFactory, ModuleFactory
+from tests.risk.factories import model_version as risk_model_version
+from tests.risk.factories import prediction as risk_prediction
 
 SCHEMA_URL = "/api/schema/?format=json"
 API_PREFIX = "/api/"
@@ -238,6 +242,10 @@ def actor_for(role: str, school: ContractSchool) -> Actor:
             "items": school.items[1].pk,
             "enrollments": Enrollment.objects.get(user=student, course=course).pk,
             "jobs": finished_job_of(user, school.school),
+            # the risk API (issue 14): the school's model version, the student's alert, the student
+            "models": risk_rows(school.school).version,
+            "alerts": risk_rows(school.school).alert,
+            "students": student.pk,
         },
     )
 
@@ -252,6 +260,24 @@ def finished_job_of(user: User, school: School) -> int:
     job_start(job_id=job.pk)
     job_finish(job_id=job.pk, result=result, message="Nothing applied.")
     return job.pk
+
+
+@dataclass(frozen=True)
+class RiskRows:
+    version: int
+    prediction: int
+    alert: int
+
+
+def risk_rows(school: School) -> RiskRows:
+    """The school's risk model version, the student's high prediction in the class and its alert (made on first use,
+    as scoring would)."""
+    alert = Alert.objects.filter(student=school.student, course=school.course).first()
+    if alert is None:
+        version = risk_model_version(organization=school.organization)
+        made = risk_prediction(student=school.student, course=school.course, as_of=timezone.now(), version=version)
+        [alert] = alerts_for_predictions([made])
+    return RiskRows(version=alert.prediction.model_version_id or 0, prediction=alert.prediction_id, alert=alert.pk)
 
 
 def real_path_parameters(operation: Any, actor: Actor) -> tuple[dict[str, Any], list[str]]:
@@ -326,6 +352,15 @@ def real_body(label: str, actor: Actor, school: ContractSchool) -> Any:
             "subject": "Quiz due",
             "body": "The fractions quiz is due on Friday.",
             "request_id": str(uuid.UUID(int=7000 + ROLES.index(actor.role))),
+        },
+        # the risk API (issue 14): a verdict on the student's prediction; a message about the student's alert
+        "POST /api/v1/risk/feedback": {"prediction": risk_rows(school.school).prediction, "verdict": "useful"},
+        "POST /api/v1/risk/interventions": {
+            "alert": risk_rows(school.school).alert,
+            "kind": "message",
+            "note": "Two assessments missing.",
+            "subject": "Your missing work",
+            "body": "Two assessments are not handed in yet; can I help?",
         },
     }
     return bodies.get(label, _MISSING)

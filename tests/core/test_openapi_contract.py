@@ -15,7 +15,7 @@ from tests.core.test_openapi import served_schema
 from tests.test_metric_schema import bare_schemas
 
 COMMITTED = Path(settings.BASE_DIR) / "docs" / "openapi.yaml"
-APPS = {"accounts", "classroom", "analytics", "gamification", "messaging", "dashboards", "live"}
+APPS = {"accounts", "classroom", "analytics", "gamification", "messaging", "risk", "dashboards", "live"}
 ERROR_COMPONENTS = {
     "400": "ValidationError",
     "401": "Unauthenticated",

@@ -194,9 +194,9 @@ def _page_client(user: Any) -> Client:
     ("url", "who", "queries"),
     [
         ("/progress/", "student", 26),
-        ("/students/{student}/progress/", "teacher", 24),
-        ("/classes/{course}/dashboard/", "teacher", 21),  # issue 13: as the meso metric, + 4
-        ("/institution/", "admin", 15),
+        ("/students/{student}/progress/", "teacher", 25),  # issue 14: + the risk history
+        ("/classes/{course}/dashboard/", "teacher", 24),  # issue 13: as the meso metric, + 4; issue 14: at risk, + 3
+        ("/institution/", "admin", 16),  # issue 14: + the model cards
     ],
 )
 def test_pages_show_the_selectors_numbers(

@@ -419,6 +419,8 @@
     const read = reader(root, interval > 0 ? interval : 250, announcer());
     const form = document.querySelector("form[data-picker]");
     if (form) { picker(form, read); }
+    // a page's own script that changed data through the API asks for the same in-place patch as a live message
+    document.addEventListener("dashboard:refresh", function () { read.patch(); });
     live(read);
   });
 })();
