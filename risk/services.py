@@ -33,27 +33,24 @@ class ScoreResult(TypedDict):
 
 
 def train_request(*, requested_by: Any, organization: Organization | None) -> Job:
-    """Queue a training run of `organization`'s model (None: across organisations) as of now; the task is enqueued
-    after commit, so the worker finds the job."""
-    job = job_create(
-        kind=TRAIN_JOB,
-        requested_by=requested_by,
-        organization_id=organization.pk if organization else None,
-        message="Queued: training the at-risk model.",
-    )
-    transaction.on_commit(lambda: _enqueue(TRAIN_JOB, job.pk))
-    return job
+    """Queue a training run of `organization`'s model (None: across organisations) as of now."""
+    return _request(TRAIN_JOB, "Queued: training the at-risk model.", organization, requested_by)
 
 
 def score_request(*, organization: Organization | None, requested_by: Any = None) -> Job:
     """Queue scoring of the running courses (of `organization`, or all) as of the moment the job runs."""
+    return _request(SCORE_JOB, "Queued: scoring the running courses.", organization, requested_by)
+
+
+def _request(kind: str, message: str, organization: Organization | None, requested_by: Any) -> Job:
+    """A queued job of `kind`; its task is enqueued after commit, so the worker finds the job."""
     job = job_create(
-        kind=SCORE_JOB,
+        kind=kind,
         requested_by=requested_by,
         organization_id=organization.pk if organization else None,
-        message="Queued: scoring the running courses.",
+        message=message,
     )
-    transaction.on_commit(lambda: _enqueue(SCORE_JOB, job.pk))
+    transaction.on_commit(lambda: _enqueue(kind, job.pk))
     return job
 
 
