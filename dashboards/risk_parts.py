@@ -4,6 +4,8 @@ cards of the institution page. Staff only: students never see a risk score, on a
 from collections.abc import Mapping
 from typing import Any
 
+from django.utils import timezone
+
 from accounts.models import User
 from accounts.permissions import is_administrator, is_staff_role
 from classroom.selectors import visible_courses
@@ -148,3 +150,12 @@ def model_cards(viewer: User) -> dict[str, Any]:
     active = next((view for view in cards if view["card"]["status"] == ModelVersion.Status.ACTIVE), None)
     shown = ([active] if active else []) + [view for view in cards if view is not active]
     return {"model_cards": cards, "active_card": active, "shown_cards": shown[:DETAILED_CARDS]}
+
+
+def reengagement(viewer: User) -> dict[str, Any]:
+    """The institution page's re-engagement after interventions, over the viewer's classes (the school's for an
+    administrator), per class and per teacher; None for anyone who is not staff."""
+    if not is_staff_role(viewer):
+        return {"reengagement": None}
+    course_ids = list(risk.risk_courses(viewer).values_list("pk", flat=True))
+    return {"reengagement": risk.reengagement(course_ids=course_ids, now=timezone.now())}

@@ -310,6 +310,7 @@ def institution(request: HttpRequest) -> HttpResponse:
         "data": data,
         "zone": scope.zone,
         **risk_parts.model_cards(cast(User, request.user)),
+        **risk_parts.reengagement(cast(User, request.user)),
         "charts": [
             _engagement_chart(data["engagement"]),
             charts.bar(

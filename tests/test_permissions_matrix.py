@@ -729,11 +729,13 @@ RISK_CASES = [
     *[Case("risk-student", with_id("/api/v1/risk/students/{}", who), expect) for who, expect in RISK_SCOPES],
     Case("risk-alerts", lambda s: "/api/v1/risk/alerts", RISK_STAFF),
     Case("predictive-alerts", lambda s: "/api/v1/realtime-analytics/predictive-alerts", RISK_STAFF),
+    Case("risk-reengagement", lambda s: "/api/v1/risk/reengagement", RISK_STAFF),
     *[
         Case(name, with_id(f"/api/v1/{path}?course={{}}", course), expect)
         for name, path in (
             ("risk-alerts", "risk/alerts"),
             ("predictive-alerts", "realtime-analytics/predictive-alerts"),
+            ("risk-reengagement", "risk/reengagement"),
         )
         for course, expect in (
             ("other_course", {"anonymous": 401, "student": 404, "teacher": 404, "admin": 200}),

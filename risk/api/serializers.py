@@ -29,6 +29,10 @@ class InterventionQuery(QuerySerializer):
     limit = CountParam(default=100, maximum=500, unit="interventions", help_text="Newest first, at most this many.")
 
 
+class ReengagementQuery(QuerySerializer):
+    course = IdParam(help_text="Only this class (one you may see); default: all of your classes.")
+
+
 class FeedbackIn(StrictSerializer):
     prediction = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="A prediction of your classes.")
     verdict = ChoiceField(choices=PredictionFeedback.Verdict.choices)

@@ -13,6 +13,7 @@ urlpatterns = [
     path("risk/alerts/<int:pk>/resolve", views.AlertResolveView.as_view(), name="risk-alert-resolve"),
     path("risk/feedback", views.FeedbackView.as_view(), name="risk-feedback"),
     path("risk/interventions", views.InterventionView.as_view(), name="risk-interventions"),
+    path("risk/reengagement", views.ReengagementView.as_view(), name="risk-reengagement"),
     # seed 000's name for the alert list (docs/api-map.md)
     path("realtime-analytics/predictive-alerts", views.PredictiveAlertsView.as_view(), name="predictive-alerts"),
 ]

@@ -23,7 +23,14 @@ from core.schema import answer_type
 from messaging.services import RateLimited
 from risk import selectors
 from risk.alerts import alert_acknowledge, alert_resolve, intervention_log
-from risk.api.serializers import AlertQuery, FeedbackIn, InterventionIn, InterventionQuery, NoQuery
+from risk.api.serializers import (
+    AlertQuery,
+    FeedbackIn,
+    InterventionIn,
+    InterventionQuery,
+    NoQuery,
+    ReengagementQuery,
+)
 from risk.feedback import feedback_record
 from risk.models import Alert, ModelVersion
 from risk.selectors import AlertOut, InterventionOut, ModelCard
@@ -289,6 +296,29 @@ class InterventionView(RiskView):
         except RateLimited as limited:
             raise Throttled(wait=limited.retry_after, detail=str(limited)) from None
         return Response(selectors.intervention_out(intervention), status=status.HTTP_201_CREATED)
+
+
+class ReengagementView(RiskView):
+    """Were students active again within 7 days after an intervention, beside students of the same risk level in the
+    same class with no intervention over the same days? Per class and per teacher, over your classes (or one), only
+    windows already over. An observational comparison, not a measured effect (the answer's `label` says so)."""
+
+    query_serializer = ReengagementQuery
+
+    @extend_schema(
+        summary="Re-engagement after interventions, against comparable students",
+        parameters=[ReengagementQuery],
+        responses={200: answer_type(selectors.Reengagement)},
+    )
+    def get(self, request: Request) -> Response:
+        query = query_of(ReengagementQuery, request.query_params)
+        courses = selectors.risk_courses(self.viewer)
+        if query.get("course") is not None:
+            courses = courses.filter(pk=query["course"])
+            if not courses.exists():
+                raise NotFound
+        course_ids = list(courses.values_list("pk", flat=True))
+        return Response(selectors.reengagement(course_ids=course_ids, now=timezone.now()))
 
 
 class PredictiveAlertsView(AlertListView):

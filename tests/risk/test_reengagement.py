@@ -5,13 +5,14 @@ import uuid
 from datetime import datetime, timedelta
 
 import pytest
+from django.test import Client
 
 from accounts.models import User
 from analytics.services import events_ingest
 from risk.alerts import alerts_for_predictions, intervention_log
 from risk.models import Alert, ModelVersion
 from risk.selectors import OBSERVATIONAL, reengagement
-from tests.conftest import School
+from tests.conftest import School, client_for
 from tests.factories import EnrollmentFactory, StudentFactory
 from tests.risk.factories import model_version, prediction
 
@@ -111,3 +112,33 @@ def test_only_the_classes_asked_for_and_nothing_without_interventions(school: Sc
     assert reengagement(course_ids=[school.course.pk], now=HELPED + timedelta(days=3))["courses"] == []
     [row] = reengagement(course_ids=[school.course.pk], now=NOW)["courses"]
     assert row["intervened"] == {"students": 1, "active": 0, "share_percent": 0.0}
+
+
+@pytest.mark.django_db
+def test_the_api_and_the_institution_page_show_it_within_the_viewers_classes(school: School) -> None:
+    # given: one intervention in MATH-1 with a finished window, the student active again within it
+    version = model_version(organization=school.organization)
+    alert = alert_for(school.student, school, version)
+    assert alert is not None
+    intervention_log(viewer=school.teacher, alert_id=alert.pk, kind="meeting", now=HELPED)
+    active_at(school.student, school, HELPED + timedelta(days=2))
+
+    # when the teacher asks the API and opens the institution page
+    answer = client_for(school.teacher).get("/api/v1/risk/reengagement").json()
+    web = Client()
+    web.force_login(school.teacher)
+    page = web.get("/institution/").content.decode()
+
+    # then: the same figures, labelled as an observational comparison, and only their classes
+    assert answer["label"] == OBSERVATIONAL
+    [course] = answer["courses"]
+    assert (course["course"], course["intervened"]["students"], course["intervened"]["active"]) == (
+        school.course.pk,
+        1,
+        1,
+    )
+    assert OBSERVATIONAL in page.replace("&#x27;", "'")
+    assert f'data-course="{school.course.pk}"' in page and "1 of 1 (100.0 %)" in page
+    other = client_for(school.other_teacher).get(f"/api/v1/risk/reengagement?course={school.course.pk}")
+    assert other.status_code == 404
+    assert client_for(school.student).get("/api/v1/risk/reengagement").status_code == 404
