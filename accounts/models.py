@@ -89,6 +89,11 @@ class User(AbstractUser):
         return self.username
 
     @property
+    def display_name(self) -> str:
+        """How pages and answers name the person: their full name, else their username."""
+        return self.get_full_name() or self.username
+
+    @property
     def is_admin_role(self) -> bool:
         return self.role == Role.ADMIN
 

@@ -159,7 +159,7 @@ def with_names(viewer: Any, rows: list[Any]) -> list[Any]:
     }
     for row in rows:
         person = people.get(row["student"])
-        row["name"] = (person.get_full_name() or person.username) if person else None
+        row["name"] = person.display_name if person else None
         row["handle"] = person.public_handle if person else None
     return rows
 

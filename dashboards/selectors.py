@@ -100,7 +100,7 @@ def micro(*, student: User, courses: Any, period: DateRange, viewer: User, cours
     every_class = course_ids is None
     return {
         "student": student.pk,
-        "name": student.get_full_name() or student.username,
+        "name": student.display_name,
         "as_of": period.now,
         "first_day": period.first,
         "last_day": period.last,

@@ -452,7 +452,7 @@ def leaderboard(
         {}
         if viewer_is_student
         else {
-            user.pk: (user.get_full_name() or user.username)
+            user.pk: user.display_name
             for user in User.objects.filter(pk__in=named).only("first_name", "last_name", "username")
         }
     )

@@ -51,7 +51,7 @@ class NoticeRow(TypedDict):
 
 
 def sender_name(message: Message) -> str:
-    return message.sender.get_full_name() or message.sender.username
+    return message.sender.display_name
 
 
 def notice_rows(recipients: Any) -> list[NoticeRow]:

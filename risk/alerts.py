@@ -132,7 +132,7 @@ def alerts_for_predictions(predictions: list[Prediction]) -> list[Alert]:
         messages = [
             (
                 alerts_group(alert.course_id),
-                alert_message(alert, name=alert.student.get_full_name() or alert.student.username),
+                alert_message(alert, name=alert.student.display_name),
             )
             for alert in opened
         ]

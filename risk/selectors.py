@@ -285,10 +285,6 @@ def visible_model_versions(viewer: Actor) -> QuerySet[ModelVersion]:
 # SECTION: predictions
 
 
-def _name(user: User) -> str:
-    return user.get_full_name() or user.username
-
-
 def _trend(latest: Prediction, previous: Prediction | None) -> Trend | None:
     if previous is None:
         return None
@@ -335,7 +331,7 @@ def class_at_risk(*, course_id: int, viewer: User) -> list[StudentRisk]:
         rows.append(
             {
                 "student": prediction.student_id,
-                "name": _name(prediction.student),
+                "name": prediction.student.display_name,
                 "enrollment": enrollment_id,
                 "course": course.pk,
                 "prediction": prediction.pk,
@@ -405,7 +401,7 @@ def student_risk(*, viewer: User, student_id: int) -> StudentRiskOut:
         latest.setdefault(made["course"], made)
     return {
         "student": student.pk,
-        "name": _name(student),
+        "name": student.display_name,
         "courses": [{"course": pk, "course_code": code, "latest": latest.get(pk)} for pk, code in courses],
         "history": history,
     }
@@ -482,7 +478,7 @@ def alert_out(alert: Alert) -> AlertOut:
         "course": alert.course_id,
         "course_code": alert.course.code,
         "student": alert.student_id,
-        "name": _name(alert.student),
+        "name": alert.student.display_name,
         "prediction": alert.prediction_id,
         "risk_level": alert.level,
         "risk_score": alert.probability,
@@ -615,7 +611,7 @@ def reengagement(*, course_ids: list[int], now: datetime) -> Reengagement:
             courses[intervention.alert.course_id].append(figures)
             codes[intervention.alert.course_id] = intervention.alert.course.code
         teachers[intervention.teacher_id].append(figures)
-        names[intervention.teacher_id] = _name(intervention.teacher)
+        names[intervention.teacher_id] = intervention.teacher.display_name
 
     def shares(rows: list[tuple[bool, int, int]]) -> tuple[Share, Share]:
         intervened = _share(len(rows), sum(1 for active, _, _ in rows if active))

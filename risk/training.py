@@ -124,9 +124,9 @@ def course_moment(course: Course, weeks: float) -> datetime:
 
 def course_end(course: Course) -> datetime:
     """Midnight after the course's last day, in its time zone."""
-    if course.start_date is None or course.end_date is None:
-        raise ValueError(f"Course {course.pk} has no start or end date.")
-    return course_moment(course, (course.end_date - course.start_date).days / 7 + 1 / 7)
+    if course.end_date is None:
+        raise ValueError(f"Course {course.pk} has no end date.")
+    return datetime.combine(course.end_date + timedelta(days=1), datetime.min.time(), tzinfo=ZoneInfo(course.time_zone))
 
 
 def training_samples(*, as_of: datetime, organization: Organization | None) -> Samples:

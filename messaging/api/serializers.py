@@ -53,4 +53,4 @@ class NoticeOut(serializers.ModelSerializer[MessageRecipient]):
 
     def get_sender_name(self, recipient: MessageRecipient) -> str:
         sender: Any = recipient.message.sender
-        return str(sender.get_full_name() or sender.username)
+        return sender.display_name
