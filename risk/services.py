@@ -11,7 +11,6 @@ from django.utils import timezone
 from accounts.models import Organization
 from core.jobs import job_create, job_fail, job_finish, job_progress, job_start
 from core.models import Job
-from risk import scoring, training
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +68,8 @@ def train_job_run(*, job_id: int, now: datetime | None = None) -> None:
     """Run a training job as of its start; a repeated delivery finds the job started and does nothing."""
     if not job_start(job_id=job_id, message="Collecting the training samples."):
         return
+    from risk import training  # scikit-learn: loaded by the processes that train, not by every process at start
+
     job = Job.objects.select_related("organization", "requested_by").get(pk=job_id)
     try:
         version = training.train(
@@ -96,6 +97,8 @@ def score_job_run(*, job_id: int, now: datetime | None = None) -> None:
     """Run a scoring job as of its start; a repeated delivery finds the job started and does nothing."""
     if not job_start(job_id=job_id, message="Scoring the running courses."):
         return
+    from risk import scoring  # scikit-learn: loaded by the processes that score, not by every process at start
+
     job = Job.objects.select_related("organization").get(pk=job_id)
     as_of = now or timezone.now()
     try:
