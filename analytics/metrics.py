@@ -2,13 +2,15 @@
 parameters (the one request parser, core.params), what they are about and for whom, and how each is computed from
 the selectors. Served by analytics.api.catalogue; the pages answer through analytics.catalogue."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any, TypedDict, cast
 
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
 from analytics import selectors
+from analytics.selectors.activity import CURSOR_MESSAGE, ActivityCursor, ActivityDaily
 from analytics.selectors.assignments import AssignmentRow
 from analytics.selectors.classes import AssignmentTimeliness, CourseAnalytics
 from analytics.selectors.coursework import Coursework
@@ -25,10 +27,19 @@ from analytics.selectors.school import (
 from analytics.selectors.students import LearningHeatmap, UserAnalytics
 from analytics.selectors.system import SystemMetrics
 from classroom.models import Course, Enrollment, LearningItem
-from classroom.selectors import visible_students
+from classroom.selectors import scoped_get_or_404, visible_students
 from core.daterange import MAX_DAYS, DateRange
 from core.metrics import Audience, Cache, Compute, Metric, Scope, Subject, register
-from core.params import DateParam, IdParam, JsonObjectParam, PeriodParam, QuerySerializer
+from core.params import (
+    ChoiceParam,
+    CountParam,
+    DateParam,
+    IdParam,
+    JsonObjectParam,
+    Param,
+    PeriodParam,
+    QuerySerializer,
+)
 
 COURSE_HELP = "Only this class (one the requester may see)."
 STUDENT_HELP = "Staff: a student they may see. Students: themselves (the default)."
@@ -45,6 +56,24 @@ def days_param(default: int = 30, maximum: int = 365) -> PeriodParam:
 class StaffDaysQuery(QuerySerializer):
     period = days_param()
     course = IdParam(help_text=COURSE_HELP)
+
+
+class EngagementTrendQuery(StaffDaysQuery):
+    interval = ChoiceParam(
+        ["day", "week"],
+        help_text="day (the default): a row per local day; week: a row per week (Monday to Sunday, dated by its "
+        "Monday; the first and last may be partial, counting only the period's days).",
+    )
+
+
+def engagement_trend(scope: Scope, query: dict[str, Any]) -> EngagementTrend:
+    """Per day, or per week; the totals, peak and growth are the daily series' either way."""
+    period = period_of(scope, query)
+    answer = selectors.engagement_trend_answer(course_ids=scope.course_ids, period=period)
+    if query.get("interval") == "week":
+        weeks = DateRange(period.first, period.last, period.zone, period.now, "week")
+        answer["daily"] = selectors.engagement_trend(course_ids=scope.course_ids, period=weeks)
+    return answer
 
 
 class CourseDaysQuery(QuerySerializer):
@@ -188,15 +217,78 @@ def dashboard(scope: Scope, query: dict[str, Any]) -> Dashboard:
     }
 
 
-def summary(scope: Scope, query: dict[str, Any]) -> SummaryWithProgress:
+def dates_of(scope: Scope, query: dict[str, Any], *, max_days: int = MAX_DAYS) -> DateRange:
+    """The local days from the query's `start_date` to `end_date` (default: the 30 days ending today, in the scope's
+    zone); a range backwards or longer than `max_days` is a 400 on start_date."""
     end: date = query.get("end_date") or scope.now.astimezone(scope.zone).date()
     start: date = query.get("start_date") or end - timedelta(days=29)
     if start > end:
         raise serializers.ValidationError({"start_date": ["Must not be after end_date."]})
-    if (end - start).days + 1 > MAX_DAYS:
-        raise serializers.ValidationError({"start_date": [f"At most {MAX_DAYS} days from start_date to end_date."]})
-    period = DateRange(start, end, scope.zone, scope.now)
-    return selectors.summary_with_progress(course_ids=scope.course_ids, period=period)
+    if (end - start).days + 1 > max_days:
+        raise serializers.ValidationError({"start_date": [f"At most {max_days} days from start_date to end_date."]})
+    return DateRange(start, end, scope.zone, scope.now)
+
+
+def summary(scope: Scope, query: dict[str, Any]) -> SummaryWithProgress:
+    return selectors.summary_with_progress(course_ids=scope.course_ids, period=dates_of(scope, query))
+
+
+class CursorParam(Param):
+    """Where the previous page ended: its `next`, passed back unchanged."""
+
+    default_error_messages = {"invalid": CURSOR_MESSAGE}
+
+    def to_internal_value(self, data: Any) -> ActivityCursor:
+        cursor = ActivityCursor.parse(data)
+        if cursor is None:
+            self.fail("invalid")
+        return cursor
+
+
+class CursorParamSchema(OpenApiSerializerFieldExtension):
+    """In the API schema, a cursor is an opaque string (core.schema documents core.params' fields alike)."""
+
+    target_class = CursorParam
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        return {"type": "string"}
+
+
+# Three school years: the rows are paged (and streamed to reports), so a long range costs a client nothing up front.
+ACTIVITY_MAX_DAYS = 1096
+
+
+class ActivityDailyQuery(QuerySerializer):
+    start_date = DateParam(
+        help_text=f"First day (default: 29 days before end_date; at most {ACTIVITY_MAX_DAYS} days before it)."
+    )
+    end_date = DateParam(help_text="Last day (default: today).")
+    course = IdParam(help_text=COURSE_HELP)
+    student = IdParam(help_text="Only this student (one the requester may see).")
+    limit = CountParam(default=1000, maximum=10000, unit="rows", help_text="Rows per page, 1 to 10000 (default 1000).")
+    after = CursorParam(help_text="The `next` of the previous page (default: the first page).")
+
+
+def activity_filter(scope: Scope, query: dict[str, Any]) -> dict[str, Any]:
+    """The classes, days and student of an activity-daily question. A student the viewer may not see is a 404, as
+    if they did not exist."""
+    student_id = query.get("student")
+    if student_id is not None:
+        student_id = scoped_get_or_404(visible_students(scope.viewer), student_id).pk
+    period = dates_of(scope, query, max_days=ACTIVITY_MAX_DAYS)
+    return {"course_ids": scope.course_ids, "period": period, "student_id": student_id}
+
+
+def activity_daily(scope: Scope, query: dict[str, Any]) -> ActivityDaily:
+    return selectors.activity_daily_page(
+        **activity_filter(scope, query), limit=query["limit"], after=query.get("after")
+    )
+
+
+def activity_daily_stream(scope: Scope, query: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    # the checks (404, 400) run now, before the caller starts reading; `limit` and `after` are the API's pages. The
+    # rows are ActivityDay dicts (a TypedDict is no dict[str, Any] to mypy, hence the cast)
+    return cast(Iterator[dict[str, Any]], selectors.activity_days_stream(**activity_filter(scope, query)))
 
 
 def system_metrics(scope: Scope, query: dict[str, Any]) -> SystemMetrics:
@@ -269,13 +361,14 @@ def _register() -> None:
         Metric(
             name="analytics-trends-engagement",
             path="analytics/trends/engagement",
-            summary="Daily engagement of the requester's classes",
-            description="Daily active students, events and active minutes over the requester's classes (teachers) "
-            "or school (administrators), with the growth between the first and the last week.",
+            summary="Daily (or weekly) engagement of the requester's classes",
+            description="Active students, events and active minutes per day (or, with interval=week, per week) over "
+            "the requester's classes (teachers) or school (administrators), with the growth between the first and "
+            "the last 7 days.",
             output=EngagementTrend,
-            query=StaffDaysQuery,
+            query=EngagementTrendQuery,
             rows="daily",
-            compute=over_last_days(selectors.engagement_trend_answer),
+            compute=engagement_trend,
             **staff,
         ),
         Metric(
@@ -328,6 +421,22 @@ def _register() -> None:
             output=SummaryWithProgress,
             query=SummaryQuery,
             compute=summary,
+            **staff,
+        ),
+        Metric(
+            name="analytics-activity-daily",
+            path="analytics/activity/daily",
+            summary="Daily activity per student and class",
+            description="Per local day (the class's calendar), class and student of the requester's classes (or the "
+            "one `course`, the one `student`) between two dates (at most 1096 days, three school years; default the "
+            "last 30 days): events, active minutes, items viewed and completed, attempts, average score and XP. By "
+            "day, class and student, `limit` rows a page: pass a page's `next` as `after` for the following one. "
+            "Reports read every row (the metric's stream, page after page).",
+            output=ActivityDaily,
+            query=ActivityDailyQuery,
+            rows="rows",
+            compute=activity_daily,
+            stream=activity_daily_stream,
             **staff,
         ),
         Metric(

@@ -17,7 +17,7 @@ A metric has:
   implementation that a parity test holds equal to `compute` (tests/test_metric_parity.py).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -94,6 +94,7 @@ class Scope:
 
 
 Compute = Callable[[Scope, dict[str, Any]], Any]
+Stream = Callable[[Scope, dict[str, Any]], Iterator[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,9 @@ class Metric:
     cache: Cache = Cache.PER_VIEWER
     small_group_setting: str | None = None  # settings name of the least group shown to students
     fast: Compute | None = None  # a faster implementation (raw SQL in a hot-path module); parity-tested
+    # Every table row of the answer's whole range, produced without holding them (page after page): what a report
+    # of millions of rows reads, where the API answers one page at a time. Parity-tested against `compute`.
+    stream: Stream | None = None
     description: str = field(default="", compare=False)
 
     def row_type(self) -> type:

@@ -4,8 +4,11 @@ tests/analytics/snapshot_fixture.py: a dropped enrolment (s6), a class without i
 (s5), classes in two time zones (MATH in New York, the rest in London) and a second organisation (Tokyo); and the
 same school with a completed enrolment and a student who never was active in one of their classes.
 
-The cases are generated from the registry (core.metrics.catalogue()): a new fast path is covered with no change here,
-and so are new query parameters of the kinds core.params offers. Scopes are resolved by
+Likewise every metric with a `stream` (what reports read) yields exactly the table rows of `compute`'s answer, page
+after page (a paged answer's `next` passed back as `after`) for the same questions.
+
+The cases are generated from the registry (core.metrics.catalogue()): a new fast path or stream is covered with no
+change here, and so are new query parameters of the kinds core.params offers. Scopes are resolved by
 classroom.selectors.metric_scope exactly as analytics.catalogue.scope_for does for a request, with `now` explicit.
 """
 
@@ -30,6 +33,7 @@ from core.params import ChoiceParam, CountParam, IdParam, PeriodParam, query_of
 from tests.analytics.snapshot_fixture import NOW, Snapshot, build_snapshot_school
 
 FAST = [metric for metric in catalogue() if metric.fast is not None]
+STREAMING = [metric for metric in catalogue() if metric.stream is not None]
 
 # The moments each case is asked at: the fixture's own; 23:30 UTC, when London (BST) has begun 1 April and New
 # York is still on 31 March; two days later, when nobody was active today; and the evening of s6's only event,
@@ -51,6 +55,11 @@ def test_the_catalogue_has_fast_paths() -> None:
     assert {"analytics-enrolment-figures", "realtime-progress-snapshot", "realtime-class-snapshot"} <= {
         metric.name for metric in FAST
     }
+
+
+def test_the_catalogue_has_streams() -> None:
+    # as above: the stream parity below would pass vacuously on an empty list
+    assert "analytics-activity-daily" in {metric.name for metric in STREAMING}
 
 
 def viewers(metric: Metric) -> tuple[str, ...]:
@@ -159,4 +168,63 @@ def test_the_fast_path_answers_what_compute_answers(snapshot_school: Snapshot, m
             )
 
     assert compared, f"no case of {metric.name} could be compared: the matrix is broken"
+    assert mismatches == [], f"{len(mismatches)} of {compared} cases differ:\n" + "\n".join(mismatches[:5])
+
+
+def every_page(metric: Metric, scope: Any, query: dict[str, Any]) -> list[dict[str, Any]]:
+    """The table rows of `compute`'s answer, page after page: a paged answer's `next` is passed back as its `after`
+    (read by the query's own `after` field, as a request would) until it is None."""
+    rows: list[dict[str, Any]] = []
+    while True:
+        answer = metric.compute(scope, query)
+        rows += metric.table(answer)
+        following = answer.get("next") if isinstance(answer, dict) else None
+        if following is None:
+            return rows
+        query = {**query, "after": metric.query().fields["after"].run_validation(following)}
+
+
+def stream_queries(metric: Metric, school: Snapshot) -> Iterator[dict[str, Any]]:
+    """queries(), with at most one id parameter named at a time (each class alone, each student alone): paging a
+    stream's every combination of class and student at every page size would take minutes for little more."""
+    ids = {name for name, field in metric.query().fields.items() if isinstance(field, IdParam)}
+    for query in queries(metric, school):
+        if len(ids & set(query)) <= 1:
+            yield query
+
+
+@pytest.mark.parametrize("metric", STREAMING, ids=lambda metric: metric.name)
+def test_the_stream_yields_what_the_pages_answer(snapshot_school: Snapshot, metric: Metric) -> None:
+    stream = metric.stream
+    assert stream is not None
+    columns = [column.name for column in metric.columns()]
+    compared, rows = 0, 0
+    mismatches: list[str] = []
+    for viewer_name, moment_name, query in itertools.product(
+        viewers(metric), MOMENTS, list(stream_queries(metric, snapshot_school))
+    ):
+        viewer = User.objects.select_related("organization").get(pk=snapshot_school.users[viewer_name].pk)
+        # given the scope a request of `viewer` resolves, and its pages followed to the last one (a 404 or 400,
+        # in the scope or in the computation: nothing to compare)
+        try:
+            scope = metric_scope(
+                viewer=viewer,
+                subject=metric.subject,
+                query=query,
+                now=MOMENTS[moment_name],
+                small_group_setting=metric.small_group_setting,
+            )
+            paged = every_page(metric, scope, query)
+        except (Http404, ValidationError):
+            continue
+
+        # when the stream of the same question is read (as a report reads it)
+        streamed = [{name: row.get(name) for name in columns} for row in stream(scope, query)]
+
+        # then it holds the same rows in the same order
+        compared, rows = compared + 1, rows + len(paged)
+        if streamed != paged:
+            mismatches.append(f"{viewer_name} at {moment_name} with {query}:\n  stream: {streamed}\n  pages:  {paged}")
+
+    assert compared and rows, f"no rows of {metric.name} could be compared: the matrix is broken"
     assert mismatches == [], f"{len(mismatches)} of {compared} cases differ:\n" + "\n".join(mismatches[:5])

@@ -11,9 +11,11 @@ classroom.selectors.metric_scope), so these take already-checked ids.
 - coursework: one student's graded work: due soon, overdue, grades with the class average;
 - progress: completed items, progress per class and module, learning paths, class progress;
 - enrolments: the progress and regularity of a set of enrolments (a reference and a fast implementation);
-- system: requests, errors, latency and active learners.
+- system: requests, errors, latency and active learners;
+- activity: per day, class and student of a set of classes, a page at a time or streamed whole (reports).
 """
 
+from analytics.selectors.activity import activity_daily_page, activity_days_stream
 from analytics.selectors.assignments import class_assignments, filter_choices
 from analytics.selectors.classes import (
     STUDENT_STATUSES,
@@ -76,6 +78,8 @@ __all__ = [
     "PROGRESS_BANDS",
     "SCORE_BANDS",
     "STUDENT_STATUSES",
+    "activity_daily_page",
+    "activity_days_stream",
     "assignment_timeliness",
     "average_progress",
     "class_assignments",

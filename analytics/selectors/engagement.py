@@ -74,7 +74,7 @@ class EngagementTrend(TypedDict):
     total_events: Annotated[int, "Learning events in the period."]
     peak_active_students: Annotated[int, "The most active students on one day."]
     growth_percent: Annotated[float | None, "Events of the last 7 days against the first 7, in percent."]
-    daily: list[EngagementPoint]
+    daily: Annotated[list[EngagementPoint], "Per local day (per week, dated by its Monday, when asked)."]
 
 
 def engagement_trend_answer(*, course_ids: CourseIds, period: DateRange) -> EngagementTrend:
