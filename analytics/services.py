@@ -12,9 +12,10 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Annotated, Any, TypedDict
 
 import orjson
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import connection, transaction
 from django.db.utils import IntegrityError, OperationalError
 
@@ -35,6 +36,8 @@ from analytics.validation import EventIn, payload_of, validate_event
 from classroom.references import ReferenceResolver
 from classroom.services import HandedIn, submissions_record_from_events
 from core.db import prepared_cursor
+from core.jobs import job_create, job_fail, job_finish, job_progress, job_start
+from core.models import Job
 
 logger = logging.getLogger(__name__)
 
@@ -622,6 +625,83 @@ def rollups_rebuild(*, since: date | None, until: date, chunk_days: int = 7, res
         start = last + timedelta(days=1)
     RollupCheckpoint.objects.filter(pk=checkpoint.pk).update(finished=True)
     return chunks
+
+
+# The rollup rebuild an administrator asks for (POST /api/v1/analytics/aggregations/), run as a core.jobs Job.
+ROLLUP_REBUILD_JOB = "rollup-rebuild"
+ROLLUP_REBUILD_MAX_DAYS = 366  # a leap year: a school year or a calendar year at once, not the whole history
+ROLLUP_REBUILD_CHUNK_DAYS = 7  # as rollups_rebuild: a week of days per transaction keeps each lock short
+
+
+class RollupRebuildResult(TypedDict):
+    first_day: Annotated[str, "The first local day recomputed (YYYY-MM-DD)."]
+    last_day: Annotated[str, "The last local day recomputed (YYYY-MM-DD)."]
+    days: Annotated[int, "Days recomputed."]
+    chunks: Annotated[int, "Transactions they were recomputed in (a week of days each)."]
+
+
+def rollup_rebuild_request(*, requested_by: User, first: date, last: date) -> Job:
+    """Queue the recomputation of the daily rollups of local days first..last (inclusive) from raw events; its task
+    is enqueued after commit, so the worker finds the job. Every organisation's rollups of those days are
+    recomputed: it is an idempotent recomputation, so the other schools' figures come out as they were."""
+    job = job_create(
+        kind=ROLLUP_REBUILD_JOB,
+        requested_by=requested_by,
+        organization_id=requested_by.organization_id,
+        params={"first_day": first.isoformat(), "last_day": last.isoformat()},
+        message=f"Queued: recomputing the rollups of {first.isoformat()} to {last.isoformat()}.",
+    )
+    transaction.on_commit(partial(_rollup_rebuild_enqueue, job.pk))
+    return job
+
+
+def _rollup_rebuild_enqueue(job_id: int) -> None:
+    from analytics import tasks  # the task module imports this one
+
+    try:
+        tasks.rollup_rebuild_run.delay(job_id)
+    except Exception as error:  # the broker is unreachable: say so on the job rather than leave it queued forever
+        logger.exception("could not queue rollup rebuild job %s", job_id)
+        job_fail(job_id=job_id, message=f"Could not be queued ({type(error).__name__}); ask again.")
+
+
+def rollup_rebuild_job_run(*, job_id: int, now: datetime | None = None) -> None:
+    """Recompute the job's days a week at a time, each week in its own transaction, reporting progress after each
+    commits. A repeated delivery finds the job started and does nothing.
+
+    The RollupCheckpoint is not used: it belongs to the full rebuild (`rebuild_rollups`), which an administrator's
+    range must not reset; the job records how far it got instead, and every chunk is idempotent."""
+    if not job_start(job_id=job_id, message="Recomputing the rollups."):
+        return
+    params = Job.objects.values_list("params", flat=True).get(pk=job_id)
+    first, last = date.fromisoformat(params["first_day"]), date.fromisoformat(params["last_day"])
+    days = (last - first).days + 1
+    start, chunks = first, 0
+    try:
+        while start <= last:
+            end = min(start + timedelta(days=ROLLUP_REBUILD_CHUNK_DAYS - 1), last)
+            rollup_day_range_recompute(first=start, last=end)
+            chunks += 1
+            done = (end - first).days + 1
+            # 100 only once finished (job_finish)
+            job_progress(
+                job_id=job_id,
+                percent=min(99, done * 100 // days),
+                message=f"Recomputed {start.isoformat()} to {end.isoformat()} ({done} of {days} days).",
+            )
+            start = end + timedelta(days=1)
+    except SoftTimeLimitExceeded:
+        done_through = start - timedelta(days=1)
+        kept = f"{first.isoformat()} to {done_through.isoformat()} are recomputed" if start > first else "none is"
+        message = f"Stopped by the time limit: of the days asked for, {kept}; ask again for the rest."
+        job_fail(job_id=job_id, message=message, now=now)
+        return
+    except Exception:
+        job_fail(job_id=job_id, message="Failed unexpectedly; finished weeks stay recomputed. Operators have the log.")
+        raise
+    result = RollupRebuildResult(first_day=first.isoformat(), last_day=last.isoformat(), days=days, chunks=chunks)
+    message = f"Recomputed the rollups of {days} day(s), {first.isoformat()} to {last.isoformat()}."
+    job_finish(job_id=job_id, result=result, message=message, now=now)
 
 
 def dead_letters_replay(*, now: datetime, limit: int = 10_000) -> tuple[int, int]:
