@@ -54,6 +54,14 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "risk.tasks.score_all",
         "schedule": crontab(hour=4, minute=30),
     },
+    # Report files are kept REPORTS_FILE_DAYS days; hourly removal keeps the private storage from holding any
+    # file much past its expiry (a download after it is refused anyway).
+    # (Scheduled reports are not here: each ReportSchedule keeps a django-celery-beat entry of its own in the
+    # database, written with it by reports.schedules.)
+    "reports.expire_files": {
+        "task": "reports.tasks.expire_files",
+        "schedule": crontab(minute=15),
+    },
     "analytics.flush_request_metrics": {
         "task": "analytics.tasks.flush_request_metrics",
         "schedule": crontab(),  # every minute

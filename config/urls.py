@@ -15,11 +15,13 @@ api_v1 = [
     path("", include("messaging.api.urls")),
     path("", include("live.api_urls")),
     path("", include("risk.api.urls")),
+    path("", include("reports.api.urls")),
 ]
 
 urlpatterns = [
     path("", include("classroom.urls")),
     path("", include("dashboards.urls")),
+    path("", include("reports.urls")),
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path("health", health, name="health"),

@@ -47,3 +47,30 @@ def accepted_media_types(view: Any) -> str:
     """The body types a view reads (the tracking API reads JSON itself, without DRF's parsers)."""
     parsers = getattr(view, "parser_classes", None) or []
     return " or ".join(parser.media_type for parser in parsers) or "application/json"
+
+
+def flat_field_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested field errors ({"chart": {"y": ["…"]}}, {"sort": [{}, {"column": ["…"]}]}) as the documented
+    400 answer has them: one name per field, dotted (`chart.y`, `sort.1.column`), each with its messages."""
+    if isinstance(detail, dict):
+        out: dict[str, list[str]] = {}
+        for key, value in detail.items():
+            out.update(flat_field_errors(value, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    if isinstance(detail, list) and any(isinstance(item, dict | list) for item in detail):
+        out = {}
+        for index, item in enumerate(detail):
+            if item:
+                out.update(flat_field_errors(item, f"{prefix}.{index}" if prefix else str(index)))
+        return out
+    messages = detail if isinstance(detail, list) else [detail]
+    return {prefix or "non_field_errors": [str(message) for message in messages]}
+
+
+class FlatFieldErrors:
+    """A view mixin: its 400 answers name nested fields with dotted names (flat_field_errors)."""
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, exceptions.ValidationError) and isinstance(exc.detail, dict):
+            exc = exceptions.ValidationError(flat_field_errors(exc.detail))
+        return super().handle_exception(exc)  # type: ignore[misc]

@@ -2,6 +2,8 @@
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -71,6 +73,12 @@ class School:
     foreign_admin: User
     foreign_student: User
     foreign_course: Course
+
+
+@pytest.fixture(autouse=True)
+def _private_report_files(settings: Any, tmp_path: Path) -> None:
+    # Report files of each test in a folder of its own: run ids restart with every test database.
+    settings.REPORTS_STORAGE_DIR = tmp_path / "report-files"
 
 
 @pytest.fixture(autouse=True)

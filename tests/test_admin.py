@@ -35,8 +35,9 @@ OUR_APPS = {
 }
 
 
-# shown inline on their parent's page (a message's recipients), not on a page of their own
-INLINE_ONLY = {"MessageRecipient"}
+# shown inline on their parent's page (a message's recipients, a report's versions, a schedule's deliveries), not on
+# a page of their own
+INLINE_ONLY = {"MessageRecipient", "ReportVersion", "ReportDelivery"}
 
 
 def our_models() -> list[type[Model]]:

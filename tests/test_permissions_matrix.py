@@ -19,6 +19,10 @@ from accounts.models import Organization, User
 from classroom.models import Enrollment
 from core.jobs import job_create
 from core.models import Job
+from reports.models import ReportDefinition
+from reports.schedules import schedule_create
+from reports.services import definition_create, run_execute, run_request
+from reports.specs import spec_from
 from risk.alerts import alerts_for_predictions
 from risk.models import Alert, ModelVersion
 from tests.conftest import School
@@ -280,9 +284,31 @@ CASES = [
     *staff_cases("analytics-dashboard", "analytics/dashboard"),
     *staff_cases("analytics-summary", "analytics/summary"),
     *staff_cases("analytics-trends-content", "analytics/trends/content"),
+    *staff_cases("analytics-activity-daily", "analytics/activity/daily"),
+    *[
+        Case(
+            "analytics-activity-daily",
+            with_id("/api/v1/analytics/activity/daily?student={}", who),
+            {"anonymous": 401, "student": 403, "teacher": expect, "admin": 200 if who == "other_student" else expect},
+        )
+        for who, expect in (("student", 200), ("other_student", 404), ("foreign_student", 404), (None, 404))
+    ],
     Case(
         "analytics-system-metrics",
         lambda s: "/api/v1/analytics/system-metrics?hours=24",
+        {"anonymous": 401, "student": 403, "teacher": 403, "admin": 200},
+    ),
+    # Aggregation jobs (issue 15, seed 004): administrators rebuild the rollups of a range of days and list the jobs
+    Case(
+        "analytics-aggregations",
+        lambda s: "/api/v1/analytics/aggregations/",
+        {"anonymous": 401, "student": 403, "teacher": 403, "admin": 202},
+        method="post",
+        body=lambda s: {"start_date": "2026-03-01", "end_date": "2026-03-07"},
+    ),
+    Case(
+        "analytics-aggregations",
+        lambda s: "/api/v1/analytics/aggregations/",
         {"anonymous": 401, "student": 403, "teacher": 403, "admin": 200},
     ),
     # Prometheus text for operators: administrators, or a scraper with METRICS_TOKEN (tests/analytics)
@@ -774,6 +800,227 @@ RISK_CASES = [
     Case("risk-interventions", lambda s: "/api/v1/risk/interventions", RISK_STAFF),
 ]
 CASES.extend(RISK_CASES)
+
+# The risk metric of the catalogue (issue 15's at-risk dataset): a class's students at risk, staff only.
+CASES.extend(
+    Case("risk-course-students", with_id("/api/v1/risk/courses/{}/students", who), expect)
+    for who, expect in (
+        ("course", {"anonymous": 401, "student": 403, "teacher": 200, "admin": 200}),
+        ("other_course", {"anonymous": 401, "student": 403, "teacher": 404, "admin": 200}),
+        ("foreign_course", {"anonymous": 401, "student": 403, "teacher": 404, "admin": 404}),
+        (None, {"anonymous": 401, "student": 403, "teacher": 404, "admin": 404}),
+    )
+)
+
+
+# Issue 15, reports: staff only (students 403, as for every staff metric). `report_of(school, visibility)` is the
+# teacher's report of the class (private: only the teacher sees it; shared: the school's staff too), with a finished
+# CSV run; a missing id answers 404 to everyone who may use reports.
+def report_of(school: School, visibility: str | None) -> ReportDefinition | None:
+    if visibility is None:
+        return None
+    definition = ReportDefinition.objects.filter(owner=school.teacher, visibility=visibility).first()
+    if definition is None:
+        spec = spec_from({"dataset": "class-progress", "parameters": {"period": "30d"}}, viewer=school.teacher)
+        definition = definition_create(
+            owner=school.teacher, name=f"{visibility} report", description="", visibility=visibility, spec=spec
+        )
+        run = run_request(definition, fmt="csv", run_for=school.teacher, requested_by=school.teacher, enqueue=False)
+        run_execute(run.pk)
+    return definition
+
+
+def report_url(template: str, visibility: str | None, part: str = "definition") -> Callable[[School], str]:
+    def url(school: School) -> str:
+        definition = report_of(school, visibility)
+        if definition is None:
+            return template.format(MISSING_ID)
+        run = definition.runs.get()
+        return template.format({"definition": definition.pk, "run": run.pk, "job": run.job_id}[part])
+
+    return url
+
+
+REPORT_STAFF = {"anonymous": 401, "student": 403, "teacher": 200, "admin": 200}
+# (visibility, expected for a GET of the report): the teacher's own private one, a shared one, a missing one
+REPORT_SCOPES: list[tuple[str | None, dict[str, int]]] = [
+    ("private", {"anonymous": 401, "student": 403, "teacher": 200, "admin": 404}),
+    ("shared", REPORT_STAFF),
+    (None, {"anonymous": 401, "student": 403, "teacher": 404, "admin": 404}),
+]
+CLASS_REPORT = {"name": "Classes", "dataset": "class-progress", "parameters": {"period": "7d"}}
+REPORT_CASES = [
+    Case("report-datasets", lambda s: "/api/v1/reports/datasets", REPORT_STAFF),
+    Case("reports", lambda s: "/api/v1/reports", REPORT_STAFF),
+    Case(
+        "reports",
+        lambda s: "/api/v1/reports",
+        {"anonymous": 401, "student": 403, "teacher": 201, "admin": 201},
+        method="post",
+        body=lambda s: CLASS_REPORT,
+    ),
+    Case(
+        "report-preview",
+        lambda s: "/api/v1/reports/preview",
+        REPORT_STAFF,
+        method="post",
+        body=lambda s: {"dataset": "class-progress"},
+    ),
+    Case(
+        "report-import",
+        lambda s: "/api/v1/reports/import",
+        {"anonymous": 401, "student": 403, "teacher": 201, "admin": 201},
+        method="post",
+        body=lambda s: {"edupath_report": 1, **CLASS_REPORT},
+    ),
+    *[
+        Case(name, report_url(template, visibility), expect)
+        for name, template in (
+            ("report-detail", "/api/v1/reports/{}"),
+            ("report-versions", "/api/v1/reports/{}/versions"),
+            ("report-document", "/api/v1/reports/{}/document"),
+            ("report-definition-preview", "/api/v1/reports/{}/preview"),
+            ("report-export", "/api/v1/reports/{}/export?format=csv"),
+            ("report-runs", "/api/v1/reports/{}/runs"),
+        )
+        for visibility, expect in REPORT_SCOPES
+    ],
+    *[
+        Case(
+            "report-generate",
+            report_url("/api/v1/reports/{}/generate", visibility),
+            {**expect, **{role: 202 for role, code in expect.items() if code == 200}},
+            method="post",
+            body=lambda s: {"format": "csv"},
+        )
+        for visibility, expect in REPORT_SCOPES
+    ],
+    # only the owner changes a report; the school's staff who see a shared one get 403
+    *[
+        Case(
+            "report-detail",
+            report_url("/api/v1/reports/{}", visibility),
+            expect,
+            method="patch",
+            body=lambda s: {"name": "Renamed"},
+        )
+        for visibility, expect in (
+            ("private", {"anonymous": 401, "student": 403, "teacher": 200, "admin": 404}),
+            ("shared", {"anonymous": 401, "student": 403, "teacher": 200, "admin": 403}),
+            (None, {"anonymous": 401, "student": 403, "teacher": 404, "admin": 404}),
+        )
+    ],
+    Case(
+        "report-detail",
+        report_url("/api/v1/reports/{}", "shared"),
+        {"anonymous": 401, "student": 403, "teacher": 204, "admin": 403},
+        method="delete",
+    ),
+    # a run (its file, its job) is seen by whoever it ran for and the school's administrators
+    *[
+        Case(name, report_url(template, visibility, part), expect)
+        for name, template, part in (
+            ("report-run", "/api/v1/reports/runs/{}", "run"),
+            ("report-run-download", "/api/v1/reports/runs/{}/download", "run"),
+            ("report-status", "/api/v1/reports/status/{}", "job"),
+        )
+        for visibility, expect in (
+            ("private", REPORT_STAFF),
+            (None, {"anonymous": 401, "student": 403, "teacher": 404, "admin": 404}),
+        )
+    ],
+]
+CASES.extend(REPORT_CASES)
+
+
+# Issue 15, report schedules: seen by whoever sees the report; created, changed and deleted only by its owner (the
+# teacher): the administrator who sees a shared report gets 403 on writes, 404 on a private one.
+def report_schedule_body(school: School) -> dict[str, Any]:
+    return {"recurrence": "weekly", "weekday": 0, "time": "07:30", "format": "csv", "recipients": [school.teacher.pk]}
+
+
+def report_schedule_url(visibility: str | None) -> Callable[[School], str]:
+    def url(school: School) -> str:
+        definition = report_of(school, visibility)
+        if definition is None:
+            return f"/api/v1/reports/schedules/{MISSING_ID}"
+        schedule = definition.schedules.first() or schedule_create(
+            definition, owner=school.teacher, data=report_schedule_body(school)
+        )
+        return f"/api/v1/reports/schedules/{schedule.pk}"
+
+    return url
+
+
+REPORT_OWNER_WRITES: list[tuple[str | None, dict[str, int]]] = [
+    ("private", {"anonymous": 401, "student": 403, "teacher": 200, "admin": 404}),
+    ("shared", {"anonymous": 401, "student": 403, "teacher": 200, "admin": 403}),
+    (None, {"anonymous": 401, "student": 403, "teacher": 404, "admin": 404}),
+]
+REPORT_SCHEDULE_CASES = [
+    *[
+        Case("report-schedules", report_url("/api/v1/reports/{}/schedules", visibility), expect)
+        for visibility, expect in REPORT_SCOPES
+    ],
+    *[
+        Case(
+            "report-schedules",
+            report_url("/api/v1/reports/{}/schedules", visibility),
+            {role: 201 if code == 200 else code for role, code in expect.items()},
+            method="post",
+            body=report_schedule_body,
+        )
+        for visibility, expect in REPORT_OWNER_WRITES
+    ],
+    *[Case("report-schedule", report_schedule_url(visibility), expect) for visibility, expect in REPORT_SCOPES],
+    *[
+        Case(
+            "report-schedule",
+            report_schedule_url(visibility),
+            expect,
+            method="patch",
+            body=lambda s: {"enabled": False},
+        )
+        for visibility, expect in REPORT_OWNER_WRITES
+    ],
+    *[
+        Case(
+            "report-schedule",
+            report_schedule_url(visibility),
+            {role: 204 if code == 200 else code for role, code in expect.items()},
+            method="delete",
+        )
+        for visibility, expect in REPORT_OWNER_WRITES
+    ],
+]
+CASES.extend(REPORT_SCHEDULE_CASES)
+
+
+# Issue 15, the report pages: staff only (a student gets the 404 of every staff page); a report the viewer may not
+# see answers like a missing one; only its owner opens the builder on it (403 for the staff it is shared with).
+REPORT_PAGE_STAFF = {"anonymous": 302, "student": 404, "teacher": 200, "admin": 200}
+REPORT_PAGE_MISSING = {"anonymous": 302, "student": 404, "teacher": 404, "admin": 404}
+REPORT_PAGE_CASES = [
+    Case("reports-page", lambda s: "/reports/", REPORT_PAGE_STAFF, page=True),
+    Case("report-new", lambda s: "/reports/new", REPORT_PAGE_STAFF, page=True),
+    *[
+        Case("report-page", report_url("/reports/{}/", visibility), expect, page=True)
+        for visibility, expect in (
+            ("private", {"anonymous": 302, "student": 404, "teacher": 200, "admin": 404}),
+            ("shared", REPORT_PAGE_STAFF),
+            (None, REPORT_PAGE_MISSING),
+        )
+    ],
+    *[
+        Case("report-edit", report_url("/reports/{}/edit", visibility), expect, page=True)
+        for visibility, expect in (
+            ("private", {"anonymous": 302, "student": 404, "teacher": 200, "admin": 404}),
+            ("shared", {"anonymous": 302, "student": 404, "teacher": 200, "admin": 403}),
+            (None, REPORT_PAGE_MISSING),
+        )
+    ],
+]
+CASES.extend(REPORT_PAGE_CASES)
 
 
 # URL names tested elsewhere for every role, with the module that does it.

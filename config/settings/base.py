@@ -263,6 +263,11 @@ SPECTACULAR_SETTINGS = {
             "description": "At-risk prediction for staff: model versions, students' risk with reasons, alerts, "
             "feedback and interventions. Students never receive risk scores (404).",
         },
+        {
+            "name": "reports",
+            "description": "Report definitions over the metric catalogue's datasets, runs (jobs) and their files, "
+            "direct exports (CSV, XLSX, JSON, PDF) and schedules by e-mail. Staff only.",
+        },
         {"name": "dashboards", "description": "The figures of the student, class and school dashboards."},
         {"name": "live", "description": "Live figures and tickets for the WebSocket stream (/ws/live/)."},
     ],
@@ -273,6 +278,9 @@ SPECTACULAR_SETTINGS = {
         # the items' `kind` keeps its name beside the interventions' (risk)
         "KindEnum": "classroom.models.LearningItem.Kind",
         "InterventionKindEnum": "risk.models.Intervention.Kind",
+        # `type` of a report's chart and of a risk alert
+        "ChartTypeEnum": [("line", "line"), ("bar", "bar")],
+        "AlertTypeEnum": [("at_risk_student", "at_risk_student")],
     },
 }
 
@@ -330,7 +338,21 @@ EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="EduPath Analytics <no-reply@edupath.invalid>")
+# Where Django's file backend writes each message (./dev run sets it and that backend: .run/mail/*.log).
+EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(BASE_DIR / ".run" / "mail"))
 # Messages one teacher (or administrator) may send in any hour, to any number of students each.
 MESSAGING_MAX_PER_HOUR = env.int("MESSAGING_MAX_PER_HOUR", default=20)
 MESSAGING_MAX_BODY_CHARS = env.int("MESSAGING_MAX_BODY_CHARS", default=2000)  # at most 10 000 (the database's ceiling)
 MESSAGING_MAX_RECIPIENTS = env.int("MESSAGING_MAX_RECIPIENTS", default=500)
+
+# SECTION: reports (reports/README.md)
+# Report files live here, outside static and media (never served by the web server): only the download view reads
+# them, for whoever may see the run.
+REPORTS_STORAGE_DIR = Path(env("REPORTS_STORAGE_DIR", default=str(BASE_DIR / ".run" / "reports")))
+REPORTS_FILE_DAYS = env.int("REPORTS_FILE_DAYS", default=7)  # a run's file is removed this many days after it ran
+REPORTS_MAX_ROWS = env.int("REPORTS_MAX_ROWS", default=2_000_000)  # a run with more rows is refused (400)
+REPORTS_EXPORT_MAX_ROWS = env.int("REPORTS_EXPORT_MAX_ROWS", default=10_000)  # direct (streamed) exports
+# A scheduled report's file is attached up to this size; a larger one is sent as a link to its download.
+REPORTS_EMAIL_ATTACHMENT_MAX_BYTES = env.int("REPORTS_EMAIL_ATTACHMENT_MAX_BYTES", default=5 * 1024 * 1024)
+# The address links in report e-mails point to (the web server's public URL).
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")

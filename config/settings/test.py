@@ -30,3 +30,5 @@ GAMIFICATION_AWARD_INLINE = True
 # Tests read right after they write, often without running on-commit callbacks: no analytics cache, except in
 # tests/analytics/test_cache.py.
 ANALYTICS_CACHE_SECONDS = 0
+# Report files of the tests, apart from a development instance's.
+REPORTS_STORAGE_DIR = BASE_DIR / ".run" / "test-reports"

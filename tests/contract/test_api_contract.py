@@ -22,6 +22,7 @@ cleared, so each one sees the same school and one request never throttles or rev
 
 import json
 import os
+import re
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
@@ -63,6 +64,10 @@ from classroom.roster import roster_import
 from classroom.services import submission_record
 from config.wsgi import application
 from core.jobs import job_create, job_finish, job_start
+from reports.models import ReportDefinition
+from reports.schedules import schedule_create
+from reports.services import definition_create, run_execute, run_request
+from reports.specs import spec_from
 from risk.alerts import alerts_for_predictions
 from risk.models import Alert
 from tests.conftest import School
@@ -233,6 +238,7 @@ def actor_for(role: str, school: ContractSchool) -> Actor:
             "student": student.pk,
             "module": module_id,
             "item": school.items[1].pk,  # a quiz of the class, already due (the class dashboard's `item` filter)
+            "job_id": report_rows(school.school).job,  # a report run's job (GET /api/v1/reports/status/{job_id})
         },
         ids_by_collection={
             "courses": course.pk,
@@ -246,6 +252,10 @@ def actor_for(role: str, school: ContractSchool) -> Actor:
             "models": risk_rows(school.school).version,
             "alerts": risk_rows(school.school).alert,
             "students": student.pk,
+            # reports (issue 15): the teacher's shared report of the class and its finished CSV run
+            "reports": report_rows(school.school).definition,
+            "runs": report_rows(school.school).run,
+            "schedules": report_schedule_of(school.school),
         },
     )
 
@@ -278,6 +288,47 @@ def risk_rows(school: School) -> RiskRows:
         made = risk_prediction(student=school.student, course=school.course, as_of=timezone.now(), version=version)
         [alert] = alerts_for_predictions([made])
     return RiskRows(version=alert.prediction.model_version_id or 0, prediction=alert.prediction_id, alert=alert.pk)
+
+
+@dataclass(frozen=True)
+class ReportRows:
+    definition: int
+    run: int
+    job: int
+
+
+def report_rows(school: School) -> ReportRows:
+    """The teacher's report of the class's students, shared with the school's staff, and a finished CSV run of it
+    (made on first use, as a worker would)."""
+    definition = ReportDefinition.objects.filter(owner=school.teacher).first()
+    if definition is None:
+        spec = spec_from(
+            {"dataset": "student-progress", "parameters": {"course": str(school.course.pk)}}, viewer=school.teacher
+        )
+        definition = definition_create(
+            owner=school.teacher, name="Class progress", description="", visibility="shared", spec=spec
+        )
+        run = run_request(definition, fmt="csv", run_for=school.teacher, requested_by=school.teacher, enqueue=False)
+        run_execute(run.pk)
+    run = definition.runs.get()
+    return ReportRows(definition=definition.pk, run=run.pk, job=run.job_id)
+
+
+def report_schedule_of(school: School) -> int:
+    """A weekly schedule of the teacher's report, to the teacher and the administrator (made on first use)."""
+    definition = ReportDefinition.objects.get(pk=report_rows(school).definition)
+    schedule = definition.schedules.first() or schedule_create(
+        definition,
+        owner=school.teacher,
+        data={
+            "recurrence": "weekly",
+            "weekday": 0,
+            "time": "07:30",
+            "format": "csv",
+            "recipients": [school.teacher.pk, school.admin.pk],
+        },
+    )
+    return schedule.pk
 
 
 def real_path_parameters(operation: Any, actor: Actor) -> tuple[dict[str, Any], list[str]]:
@@ -353,6 +404,37 @@ def real_body(label: str, actor: Actor, school: ContractSchool) -> Any:
             "body": "The fractions quiz is due on Friday.",
             "request_id": str(uuid.UUID(int=7000 + ROLES.index(actor.role))),
         },
+        # aggregation jobs (issue 15): the last week's rollups rebuilt; the savepoint takes the job back
+        "POST /api/v1/analytics/aggregations/": {
+            "start_date": (now - timedelta(days=7)).date().isoformat(),
+            "end_date": now.date().isoformat(),
+        },
+        # reports (issue 15): the class's students; a preview, an import, an edit (a new version) and a run
+        "POST /api/v1/reports": {
+            "name": "Students",
+            "dataset": "student-progress",
+            "parameters": report_course(school),
+        },
+        "POST /api/v1/reports/preview": {"dataset": "class-progress", "columns": ["code", "completion_rate"]},
+        "POST /api/v1/reports/import": {
+            "edupath_report": 1,
+            "name": "Imported",
+            "dataset": "engagement",
+            "parameters": {"period": "14d"},
+        },
+        "PATCH /api/v1/reports/{id}": {"columns": ["name", "progress_percent"], "sort": [{"column": "name"}]},
+        "POST /api/v1/reports/{id}/generate": {"format": "xlsx"},
+        # report schedules (issue 15): weekdays at 06:45 in Paris to the teacher, run as the recipient; then monthly
+        "POST /api/v1/reports/{id}/schedules": {
+            "recurrence": "weekdays",
+            "time": "06:45",
+            "timezone": "Europe/Paris",
+            "format": "pdf",
+            "recipients": [school.school.teacher.pk],
+            "run_as": "recipient",
+            "when_empty": "skip",
+        },
+        "PATCH /api/v1/reports/schedules/{id}": {"recurrence": "monthly", "day_of_month": 1, "weekday": None},
         # the risk API (issue 14): a verdict on the student's prediction; a message about the student's alert
         "POST /api/v1/risk/feedback": {"prediction": risk_rows(school.school).prediction, "verdict": "useful"},
         "POST /api/v1/risk/interventions": {
@@ -369,9 +451,20 @@ def real_body(label: str, actor: Actor, school: ContractSchool) -> Any:
 # SECTION: one exchange and its checks
 
 
+def report_course(school: ContractSchool) -> dict[str, str]:
+    return {"course": str(school.school.course.pk)}
+
+
+# Report files (issue 15), answered in the format asked for: CSV, XLSX, JSON or PDF (each documented).
+FILE_ROUTES = (re.compile(r"/api/v1/reports/[0-9]+/export/?"), re.compile(r"/api/v1/reports/runs/[0-9]+/download/?"))
+
+
 def json_content_type(ctx: Any, response: Any, case: Any) -> bool | None:
-    """Every answer under /api/ but a 204 is JSON, so clients can always parse an error."""
-    if not urlsplit(str(response.request.url)).path.startswith(API_PREFIX) or response.status_code == 204:
+    """Every answer under /api/ but a 204 and a report file is JSON, so clients can always parse an error."""
+    path = urlsplit(str(response.request.url)).path
+    if not path.startswith(API_PREFIX) or response.status_code == 204:
+        return None
+    if response.status_code == 200 and any(route.fullmatch(path) for route in FILE_ROUTES):
         return None
     values = response.headers.get("content-type") or []
     media_type = values[0].split(";")[0].strip().lower() if values else None

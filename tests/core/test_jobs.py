@@ -159,11 +159,17 @@ def test_the_schema_types_each_kinds_result(db: None) -> None:
     """A client generated from the schema knows what a finished job holds: one of the registered results."""
     schema = served_schema()
     job = schema["components"]["schemas"]["Job"]
-    assert [kind.name for kind in job_kinds()] == ["risk.score", "risk.train", "roster_import"]
+    assert [kind.name for kind in job_kinds()] == [
+        "report-run",
+        "risk.score",
+        "risk.train",
+        "rollup-rebuild",
+        "roster_import",
+    ]
     assert job["properties"]["kind"]["description"] == (
-        "What the job does: `risk.score`, `risk.train`, `roster_import`."
+        "What the job does: `report-run`, `risk.score`, `risk.train`, `rollup-rebuild`, `roster_import`."
     )
-    for result in ("RosterImportResult", "TrainResult", "ScoreResult"):
+    for result in ("RosterImportResult", "TrainResult", "ScoreResult", "RollupRebuildResult", "ReportRunResult"):
         assert {"$ref": f"#/components/schemas/{result}"} in job["properties"]["result"]["oneOf"]
     answers = schema["paths"]["/api/v1/jobs/{id}"]["get"]["responses"]
     assert sorted(answers) == ["200", "401", "404"]

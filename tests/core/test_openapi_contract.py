@@ -15,7 +15,18 @@ from tests.core.test_openapi import served_schema
 from tests.test_metric_schema import bare_schemas
 
 COMMITTED = Path(settings.BASE_DIR) / "docs" / "openapi.yaml"
-APPS = {"accounts", "classroom", "analytics", "gamification", "messaging", "risk", "dashboards", "live"}
+APPS = {"accounts", "classroom", "analytics", "gamification", "messaging", "risk", "reports", "dashboards", "live"}
+# Answers that are files (reports, issue 15), in the format asked for.
+FILE_ANSWERS = {
+    ("get", "/api/v1/reports/{id}/export", "200"),
+    ("get", "/api/v1/reports/runs/{id}/download", "200"),
+}
+FILE_MEDIA_TYPES = {
+    "text/csv",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/json",
+    "application/pdf",
+}
 ERROR_COMPONENTS = {
     "400": "ValidationError",
     "401": "Unauthenticated",
@@ -79,7 +90,11 @@ def test_every_response_is_typed_with_an_example_that_fits() -> None:
                 assert content is None, where
                 continue
             assert response.get("description") is not None, where
-            assert content and set(content) == {"application/json"}, where
+            if (method.lower(), route, status) in FILE_ANSWERS:
+                # a report file, in the format asked for: the JSON one typed like any answer, the others files
+                assert content and set(content) == FILE_MEDIA_TYPES, where
+            else:
+                assert content and set(content) == {"application/json"}, where
             media = content["application/json"]
             examples = media.get("examples", {})
             if len(examples) != 1:
