@@ -2,9 +2,14 @@
 private storage), every download of a run's file, schedules (kept in step with django-celery-beat entries) and the
 deliveries a schedule makes. Written through reports.services and reports.schedules only."""
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+
+# A version's fields that say what a report shows (a change to any of them is a new version).
+CONTENT_FIELDS = ("dataset", "columns", "parameters", "row_filters", "grouping", "sort", "chart")
 
 
 class Format(models.TextChoices):
@@ -67,6 +72,10 @@ class ReportVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.definition} v{self.number}"
+
+    def content(self) -> dict[str, Any]:
+        """What the version shows, as a report body spells it (reports.specs.spec_from reads it back)."""
+        return {name: getattr(self, name) for name in CONTENT_FIELDS} | {"grouping": self.grouping or None}
 
 
 class ReportRun(models.Model):

@@ -312,16 +312,20 @@ def beat_entry_name(schedule: ReportSchedule) -> str:
     return f"reports.schedule.{schedule.pk}"
 
 
-def _beat_entry_sync(schedule: ReportSchedule) -> None:
-    """Create or change the schedule's PeriodicTask (and its own CrontabSchedule, in the schedule's time zone) to
-    match it. Saved through the models, so django-celery-beat's signals tell a running beat."""
-    fields = crontab_fields(
+def _crontab_of(schedule: ReportSchedule) -> dict[str, str]:
+    return crontab_fields(
         recurrence=schedule.recurrence,
         time_of_day=schedule.time,
         weekday=schedule.weekday,
         day_of_month=schedule.day_of_month,
         cron=schedule.cron,
     )
+
+
+def _beat_entry_sync(schedule: ReportSchedule) -> None:
+    """Create or change the schedule's PeriodicTask (and its own CrontabSchedule, in the schedule's time zone) to
+    match it. Saved through the models, so django-celery-beat's signals tell a running beat."""
+    fields = _crontab_of(schedule)
     task = PeriodicTask.objects.filter(pk=schedule.periodic_task_id).select_related("crontab").first()
     # Each schedule has a crontab row of its own: changed in place, deleted with it, never shared with another entry.
     crontab_row = task.crontab if task is not None and task.crontab is not None else CrontabSchedule()
@@ -368,13 +372,7 @@ def next_run_at(schedule: ReportSchedule, *, now: datetime | None = None) -> dat
     counted with the offset before the change (02:30 becomes 03:30)."""
     if not schedule.enabled:
         return None
-    fields = crontab_fields(
-        recurrence=schedule.recurrence,
-        time_of_day=schedule.time,
-        weekday=schedule.weekday,
-        day_of_month=schedule.day_of_month,
-        cron=schedule.cron,
-    )
+    fields = _crontab_of(schedule)
     return next_occurrence(fields, ZoneInfo(schedule.timezone), now or timezone.now())
 
 

@@ -95,34 +95,16 @@ def definition_delete(definition: ReportDefinition) -> None:
 
 def definition_document(definition: ReportDefinition) -> dict[str, Any]:
     """The definition as a JSON document another school's staff can import (no ids of people)."""
-    version = definition.version
     return {
         "edupath_report": 1,
         "name": definition.name,
         "description": definition.description,
-        "dataset": version.dataset,
-        "columns": version.columns,
-        "parameters": version.parameters,
-        "row_filters": version.row_filters,
-        "grouping": version.grouping or None,
-        "sort": version.sort,
-        "chart": version.chart,
+        **definition.version.content(),
     }
 
 
 def spec_of(version: ReportVersion, *, viewer: Any) -> Spec:
-    return spec_from(
-        {
-            "dataset": version.dataset,
-            "columns": version.columns,
-            "parameters": version.parameters,
-            "row_filters": version.row_filters,
-            "grouping": version.grouping or None,
-            "sort": version.sort,
-            "chart": version.chart,
-        },
-        viewer=viewer,
-    )
+    return spec_from(version.content(), viewer=viewer)
 
 
 # SECTION: runs

@@ -43,7 +43,7 @@ from reports.api.serializers import (
 )
 from reports.datasets import Dataset
 from reports.formats import CONTENT_TYPES, EXTENSIONS, stream_report, write_report
-from reports.models import ReportDefinition, ReportRun, ReportVersion
+from reports.models import CONTENT_FIELDS, ReportDefinition, ReportRun, ReportVersion
 from reports.selectors import editable_definitions, visible_definitions, visible_runs
 from reports.services import RUN_JOB
 from reports.specs import Spec, datasets_for, preview, report_table, spec_from
@@ -172,18 +172,15 @@ class VersionListOut(TypedDict):
 
 
 def version_out(version: ReportVersion) -> VersionOut:
-    return {
-        "number": version.number,
-        "dataset": version.dataset,
-        "columns": version.columns,
-        "parameters": version.parameters,
-        "row_filters": version.row_filters,
-        "grouping": version.grouping or None,
-        "sort": version.sort,
-        "chart": version.chart,
-        "created_by": version.created_by_id,
-        "created_at": version.created_at,
-    }
+    return cast(
+        VersionOut,
+        {
+            "number": version.number,
+            **version.content(),
+            "created_by": version.created_by_id,
+            "created_at": version.created_at,
+        },
+    )
 
 
 def definition_out(definition: ReportDefinition, viewer: User) -> DefinitionOut:
@@ -264,20 +261,11 @@ class DefinitionDetailView(ReportsView):
         given = DefinitionPatch(data=request.data, partial=True)
         given.is_valid(raise_exception=True)
         data = dict(given.validated_data)
-        content = {"dataset", "columns", "parameters", "row_filters", "grouping", "sort", "chart"}
+        content = set(CONTENT_FIELDS)
         spec = None
         if content & set(data):
-            current = definition.version
-            merged: dict[str, Any] = {
-                "dataset": current.dataset,
-                "columns": current.columns,
-                "parameters": current.parameters,
-                "row_filters": current.row_filters,
-                "grouping": current.grouping or None,
-                "sort": current.sort,
-                "chart": current.chart,
-            }
-            if "dataset" in data and data["dataset"] != current.dataset:
+            merged = definition.version.content()
+            if "dataset" in data and data["dataset"] != merged["dataset"]:
                 # another dataset: its own columns and parameters unless given
                 merged.update(columns=[], parameters={}, row_filters={}, grouping=None, sort=[], chart=None)
             merged.update({name: data[name] for name in content if name in data})
