@@ -3,7 +3,7 @@ metric catalogue's scope for whoever it runs for)."""
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from accounts.permissions import is_administrator, is_platform_operator, is_staff_role
 from reports.models import ReportDefinition, ReportRun, ReportSchedule
@@ -33,6 +33,11 @@ def visible_runs(viewer: Any) -> QuerySet[ReportRun]:
     if is_administrator(viewer):
         mine |= Q(definition__organization_id=viewer.organization_id)
     return ReportRun.objects.filter(mine).distinct()
+
+
+def with_run_details(runs: QuerySet[ReportRun]) -> QuerySet[ReportRun]:
+    """Runs with what their answer shows (job, version, `download_count`) in the one query."""
+    return runs.select_related("job", "version").annotate(download_count=Count("downloads", distinct=True))
 
 
 def visible_schedules(viewer: Any) -> QuerySet[ReportSchedule]:

@@ -18,7 +18,7 @@ from core.params import ascii_integer
 from reports.api.views import run_out
 from reports.datasets import dataset
 from reports.models import Format, ReportDefinition, ReportRun, ReportVersion
-from reports.selectors import editable_definitions, visible_definitions, visible_runs
+from reports.selectors import editable_definitions, visible_definitions, visible_runs, with_run_details
 
 # A run's status in words, as the pages' script says it (reports.js)
 STATUS_WORDS = {"queued": "Queued", "running": "Running", "succeeded": "Done", "failed": "Failed"}
@@ -51,7 +51,7 @@ def report_list(request: HttpRequest) -> HttpResponse:
         )
     )
     runs = ReportRun.objects.filter(pk__in=[each.last_run_id for each in definitions if each.last_run_id])
-    last_runs = {run.pk: run_out(run) for run in runs.select_related("job", "version")}
+    last_runs = {run.pk: run_out(run) for run in with_run_details(runs)}
     rows: list[dict[str, Any]] = [
         {
             "definition": each,

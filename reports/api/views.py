@@ -44,7 +44,7 @@ from reports.api.serializers import (
 from reports.datasets import Dataset
 from reports.formats import CONTENT_TYPES, EXTENSIONS, stream_report, write_report
 from reports.models import CONTENT_FIELDS, ReportDefinition, ReportRun, ReportVersion
-from reports.selectors import editable_definitions, visible_definitions, visible_runs
+from reports.selectors import editable_definitions, visible_definitions, visible_runs, with_run_details
 from reports.services import RUN_JOB
 from reports.specs import Spec, datasets_for, preview, report_table, spec_from
 
@@ -489,7 +489,8 @@ class RunListOut(TypedDict):
     runs: Annotated[list[RunOut], "Newest first (at most 100)."]
 
 
-def run_out(run: ReportRun) -> RunOut:
+def run_out(run: Any) -> RunOut:
+    """A run read through reports.selectors.with_run_details."""
     job = run.job
     available = job.status == "succeeded" and services.file_path(run) is not None
     return {
@@ -508,7 +509,7 @@ def run_out(run: ReportRun) -> RunOut:
         "size_bytes": run.size_bytes,
         "download_url": services.download_path(run.pk) if available else None,
         "expires_at": run.expires_at,
-        "downloads": run.downloads.count(),
+        "downloads": run.download_count,
         "created_at": run.created_at,
         "finished_at": job.finished_at,
     }
@@ -528,7 +529,8 @@ class GenerateView(ReportsView):
             definition, fmt=given.validated_data["format"], run_for=self.viewer, requested_by=self.viewer
         )
         url = f"/api/v1/jobs/{run.job_id}"
-        return Response(run_out(run), status=status.HTTP_202_ACCEPTED, headers={"Location": url})
+        answer = run_out(with_run_details(ReportRun.objects.filter(pk=run.pk)).get())
+        return Response(answer, status=status.HTTP_202_ACCEPTED, headers={"Location": url})
 
 
 class RunListView(ReportsView):
@@ -542,7 +544,7 @@ class RunListView(ReportsView):
     def get(self, request: Request, pk: int) -> Response:
         query_of(NoQuery, request.query_params)
         definition = get_object_or_404(visible_definitions(self.viewer), pk=pk)
-        runs = visible_runs(self.viewer).filter(definition=definition).select_related("job", "version")[:100]
+        runs = with_run_details(visible_runs(self.viewer).filter(definition=definition))[:100]
         return Response({"runs": [run_out(run) for run in runs]})
 
 
@@ -552,7 +554,7 @@ class RunDetailView(ReportsView):
 
     def get(self, request: Request, pk: int) -> Response:
         query_of(NoQuery, request.query_params)
-        run = get_object_or_404(visible_runs(self.viewer).select_related("job", "version"), pk=pk)
+        run = get_object_or_404(with_run_details(visible_runs(self.viewer)), pk=pk)
         return Response(run_out(run))
 
 
