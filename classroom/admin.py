@@ -1,4 +1,9 @@
+from typing import Any
+
+from django import forms
 from django.contrib import admin
+from django.contrib.postgres.forms import SimpleArrayField
+from django.http import HttpRequest
 
 from classroom.admin_roster import RosterImportAdminMixin
 from classroom.admin_setup import (
@@ -13,6 +18,7 @@ from classroom.admin_setup import (
     register_people_admin,
 )
 from classroom.models import Course, Enrollment, LearningItem, LearningPath, LearningPathStep, Module, Submission
+from classroom.services import difficulty_source_for, learning_item_prerequisites_check
 
 
 class ModuleInline(admin.TabularInline):
@@ -66,14 +72,74 @@ class ModuleAdmin(admin.ModelAdmin):
     autocomplete_fields = ["course"]
 
 
+class LearningItemAdminForm(LearningItemForm):
+    """The item form with what recommendations need: outcomes one per line (they may hold commas), prerequisites
+    offered from the item's own organisation, and the services' checks on them (learning_item_check, and
+    learning_item_prerequisites_check: same organisation, not itself, no cycle), as the API applies them."""
+
+    expected_outcomes = SimpleArrayField(
+        forms.CharField(max_length=300),
+        delimiter="\n",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="What a learner can do afterwards: one per line, at most 10.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("tags", "prerequisite_skills"):
+            self.fields[name].help_text += " Separated by commas, at most 20."
+        prerequisites = self.fields.get("prerequisites")
+        if isinstance(prerequisites, forms.ModelMultipleChoiceField) and self.instance.pk is not None:
+            # An item being changed may only name items of its own organisation (a new one: checked on save).
+            prerequisites.queryset = LearningItem.objects.filter(
+                module__course__organization_id=self.instance.module.course.organization_id
+            ).exclude(pk=self.instance.pk)
+
+    def check(self, candidate: LearningItem) -> None:
+        super().check(candidate)
+        learning_item_prerequisites_check(
+            item=candidate,
+            organization_id=candidate.module.course.organization_id,
+            prerequisites=self.cleaned_data.get("prerequisites") or [],
+        )
+
+
 @admin.register(LearningItem)
 class LearningItemAdmin(admin.ModelAdmin):
-    form = LearningItemForm
-    list_display = ["title", "kind", "module", "max_points", "due_at", "estimated_minutes"]
-    list_filter = ["kind", "module__course__organization"]
+    form = LearningItemAdminForm
+    list_display = ["title", "kind", "module", "max_points", "due_at", "estimated_minutes", "difficulty", "week_from"]
+    list_filter = ["kind", "difficulty", "difficulty_source", "module__course__organization"]
     search_fields = ["title", "module__title", "module__course__code", "external_id"]
     list_select_related = ["module"]
-    autocomplete_fields = ["module"]
+    autocomplete_fields = ["module", "prerequisites"]
+    readonly_fields = ["difficulty_source"]
+    fieldsets = [
+        (None, {"fields": ["module", "kind", "title", "position", "max_points", "due_at", "estimated_minutes"]}),
+        (
+            "For recommendations",
+            {
+                "fields": [
+                    "difficulty",
+                    "difficulty_source",
+                    "tags",
+                    "prerequisites",
+                    "prerequisite_skills",
+                    "expected_outcomes",
+                    "week_from",
+                    "week_to",
+                ]
+            },
+        ),
+        ("Source", {"fields": ["activity_type", "external_source", "external_id"]}),
+    ]
+
+    def save_model(self, request: HttpRequest, obj: LearningItem, form: forms.ModelForm, change: bool) -> None:
+        # A difficulty a person changes is theirs ("set"); derivation never overwrites it. Clearing it hands the item
+        # back to derivation.
+        if "difficulty" in form.changed_data:
+            obj.difficulty_source = difficulty_source_for(obj.difficulty)
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(Submission)

@@ -1,6 +1,9 @@
 """The teaching structure: courses (classes), who is enrolled, what they contain, and what students hand in."""
 
+from typing import Any
+
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q
 
@@ -141,6 +144,17 @@ class Module(ExternalIdMixin, TimeStampedModel):
         return self.title
 
 
+class Difficulty(models.TextChoices):
+    BEGINNER = "beginner", "Beginner"
+    INTERMEDIATE = "intermediate", "Intermediate"
+    ADVANCED = "advanced", "Advanced"
+
+
+class DifficultySource(models.TextChoices):
+    SET = "set", "Set by a person"
+    DERIVED = "derived", "Derived from data"
+
+
 class LearningItem(ExternalIdMixin, TimeStampedModel):
     class Kind(models.TextChoices):
         LESSON = "lesson", "Lesson"
@@ -158,11 +172,55 @@ class LearningItem(ExternalIdMixin, TimeStampedModel):
     due_at = models.DateTimeField(null=True, blank=True)
     estimated_minutes = models.PositiveIntegerField(null=True, blank=True)
 
+    # What recommendations need to know of an item (seed 000: difficulty, skills, prerequisites, outcomes).
+    difficulty = models.CharField(max_length=16, choices=Difficulty.choices, blank=True, default="")
+    # Who gave the difficulty: a person ("set", never overwritten by derivation) or the data ("derived" by
+    # recommendations.difficulty from classmates' scores and time); blank while there is none.
+    difficulty_source = models.CharField(
+        max_length=16, choices=DifficultySource.choices, blank=True, default="", editable=False
+    )
+    tags = ArrayField(
+        models.CharField(max_length=64), default=list, blank=True, help_text="Skills and topics it covers."
+    )
+    prerequisites: "models.ManyToManyField[LearningItem, Any]" = models.ManyToManyField(
+        "self",
+        symmetrical=False,
+        related_name="unlocks",
+        blank=True,
+        help_text="Items of the same organisation that should come first.",
+    )
+    prerequisite_skills = ArrayField(
+        models.CharField(max_length=64), default=list, blank=True, help_text="Skills a learner should have first."
+    )
+    expected_outcomes = ArrayField(
+        models.CharField(max_length=300), default=list, blank=True, help_text="What a learner can do afterwards."
+    )
+    # The source system's own type of the item (OULAD's vle activity_type: oucontent, resource, forumng, ...), kept
+    # beside `kind`, which folds those types into ours.
+    activity_type = models.CharField(max_length=32, blank=True, default="")
+    # The weeks of the course in which the item is planned to be used (OULAD's week_from / week_to).
+    week_from = models.PositiveSmallIntegerField(null=True, blank=True)
+    week_to = models.PositiveSmallIntegerField(null=True, blank=True)
+
     class Meta:
         ordering = ["module", "position", "id"]
         constraints = [
             models.CheckConstraint(
                 condition=Q(max_points__isnull=True) | Q(max_points__gt=0), name="classroom_item_max_points_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(week_from__isnull=True) | Q(week_to__isnull=True) | Q(week_to__gte=F("week_from")),
+                name="classroom_item_weeks_in_order",
+                violation_error_message="The last planned week (week to) must not be before the first (week from).",
+            ),
+            models.CheckConstraint(
+                condition=Q(difficulty__in=["", *Difficulty.values]), name="classroom_item_difficulty_valid"
+            ),
+            # A difficulty says where it came from; none comes from nowhere.
+            models.CheckConstraint(
+                condition=(Q(difficulty="") & Q(difficulty_source=""))
+                | (~Q(difficulty="") & Q(difficulty_source__in=DifficultySource.values)),
+                name="classroom_item_difficulty_sourced",
             ),
             models.UniqueConstraint(
                 fields=["module", "external_source", "external_id"],

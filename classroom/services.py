@@ -1,7 +1,8 @@
 """Writes for the teaching structure. Each checks the rules a database constraint cannot express (same
 organisation, roles that match) and leaves the rest to the named constraints in models.py."""
 
-from collections.abc import Callable, Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -15,7 +16,17 @@ from django.db.models import Max, Model
 from django.utils import timezone
 
 from accounts.models import Organization, Role, User
-from classroom.models import Course, Enrollment, LearningItem, LearningPath, LearningPathStep, Module, Submission
+from classroom.models import (
+    Course,
+    Difficulty,
+    DifficultySource,
+    Enrollment,
+    LearningItem,
+    LearningPath,
+    LearningPathStep,
+    Module,
+    Submission,
+)
 from core.exceptions import ApplicationError
 from core.params import one_of
 
@@ -59,10 +70,49 @@ def module_check(*, module: Module) -> None:
     refuse_if_invalid(module, errors, "The module is invalid.")
 
 
+# How much an item may say of itself: enough for a recommendation's card, little enough to stay a label.
+ITEM_TAGS_MAX = 20
+ITEM_OUTCOMES_MAX = 10
+ITEM_PREREQUISITES_MAX = 20
+# (field, what one value is called, at most how many); no value twice in any of them
+ITEM_LABELS = (
+    ("tags", "tag", ITEM_TAGS_MAX),
+    ("prerequisite_skills", "skill", ITEM_TAGS_MAX),
+    ("expected_outcomes", "outcome", ITEM_OUTCOMES_MAX),
+)
+
+
+def labels_problems(values: Sequence[str], *, noun: str, most: int) -> list[str]:
+    """What is wrong with a list of an item's labels (tags, skills, outcomes): more than `most`, an empty one or one
+    with spaces around it, or one given twice (case aside: "Algebra" and "algebra" are one tag). The lengths are the
+    fields' own (the model's max_length)."""
+    problems = []
+    if len(values) > most:
+        problems.append(f"At most {most} {noun}s.")
+    if any(not value or value != value.strip() for value in values):
+        problems.append(f"Each {noun} needs at least one character, without spaces around it.")
+    seen: set[str] = set()
+    twice: list[str] = []
+    for value in values:
+        key = value.strip().casefold()
+        if key in seen and value not in twice:
+            twice.append(value)
+        seen.add(key)
+    if twice:
+        problems.append(f"Given twice: {', '.join(twice)}.")
+    return problems
+
+
 def learning_item_check(*, item: LearningItem) -> None:
     errors: dict[str, list[str]] = {}
     if item.max_points is not None and item.max_points <= 0:
         errors["max_points"] = ["Must be greater than 0 (leave it empty for an item that is not graded)."]
+    if item.week_from is not None and item.week_to is not None and item.week_to < item.week_from:
+        errors["week_to"] = [f"Must not be before week_from ({item.week_from})."]
+    for name, noun, most in ITEM_LABELS:
+        problems = labels_problems(getattr(item, name), noun=noun, most=most)
+        if problems:
+            errors[name] = problems
     if item.external_id and (
         LearningItem.objects.filter(
             module_id=item.module_id, external_source=item.external_source, external_id=item.external_id
@@ -72,6 +122,54 @@ def learning_item_check(*, item: LearningItem) -> None:
     ):
         errors["external_id"] = ["Another item of this module has this external source and id."]
     refuse_if_invalid(item, errors, "The learning item is invalid.")
+
+
+def learning_item_prerequisites_check(
+    *, item: LearningItem, organization_id: int, prerequisites: Iterable[LearningItem]
+) -> None:
+    """What an item's prerequisites must be (API and admin alike): items of its own organisation (`organization_id`,
+    its course's), not the item itself, and none that needs the item first, directly or through others: a cycle
+    would leave no way in. The walk reads one level of prerequisites per query (chains are short). Two writers
+    closing a cycle from both ends at the same instant are not caught; the engine treats prerequisites as advice."""
+    wanted = {prerequisite.pk for prerequisite in prerequisites}
+    problems: list[str] = []
+    if item.pk is not None and item.pk in wanted:
+        problems.append("An item cannot be its own prerequisite.")
+        wanted.discard(item.pk)
+    own = set(
+        LearningItem.objects.filter(pk__in=wanted, module__course__organization_id=organization_id).values_list(
+            "pk", flat=True
+        )
+    )
+    problems += [f"No item with id {pk} that you may name here." for pk in sorted(wanted - own)]
+    if item.pk is not None and own:
+        through = LearningItem.prerequisites.through
+        leads_back: set[int] = set()
+        origin = {pk: pk for pk in own}  # each item reached → the prerequisite whose chain reached it
+        frontier = set(own)
+        while frontier:
+            steps = through.objects.filter(from_learningitem_id__in=frontier).values_list(
+                "from_learningitem_id", "to_learningitem_id"
+            )
+            frontier = set()
+            for needing, needed in steps:
+                if needed == item.pk:
+                    leads_back.add(origin[needing])
+                elif needed not in origin:
+                    origin[needed] = origin[needing]
+                    frontier.add(needed)
+        problems += [
+            f"Item {pk} needs this item first (directly or through others): that would make a cycle."
+            for pk in sorted(leads_back)
+        ]
+    if problems:
+        raise ApplicationError("The prerequisites are invalid.", errors={"prerequisites": problems})
+
+
+def difficulty_source_for(difficulty: str) -> str:
+    """Where a difficulty a person gives comes from: "set" (derivation never overwrites it); a person clearing it
+    hands the item back to derivation."""
+    return DifficultySource.SET.value if difficulty else ""
 
 
 def changes_apply(instance: Model, *, data: Mapping[str, Any], editable: frozenset[str]) -> list[str]:
@@ -187,7 +285,16 @@ def learning_item_create(
     estimated_minutes: int | None = None,
     external_source: str = "",
     external_id: str = "",
+    difficulty: str = "",
+    tags: Sequence[str] = (),
+    prerequisites: Sequence[LearningItem] = (),
+    prerequisite_skills: Sequence[str] = (),
+    expected_outcomes: Sequence[str] = (),
+    activity_type: str = "",
+    week_from: int | None = None,
+    week_to: int | None = None,
 ) -> LearningItem:
+    """A new item of `module`; a difficulty given here is a person's ("set")."""
     item = LearningItem(
         module=module,
         kind=kind,
@@ -198,9 +305,23 @@ def learning_item_create(
         estimated_minutes=estimated_minutes,
         external_source=external_source,
         external_id=external_id,
+        difficulty=difficulty,
+        difficulty_source=difficulty_source_for(difficulty),
+        tags=list(tags),
+        prerequisite_skills=list(prerequisite_skills),
+        expected_outcomes=list(expected_outcomes),
+        activity_type=activity_type,
+        week_from=week_from,
+        week_to=week_to,
     )
     learning_item_check(item=item)
+    if prerequisites:
+        learning_item_prerequisites_check(
+            item=item, organization_id=module.course.organization_id, prerequisites=prerequisites
+        )
     checked_save(item, check=lambda: learning_item_check(item=item))
+    if prerequisites:
+        item.prerequisites.set(prerequisites)
     return item
 
 
@@ -215,25 +336,108 @@ LEARNING_ITEM_EDITABLE = frozenset(
         "estimated_minutes",
         "external_source",
         "external_id",
+        "difficulty",
+        "tags",
+        "prerequisite_skills",
+        "expected_outcomes",
+        "activity_type",
+        "week_from",
+        "week_to",
     }
 )
 
 
 @transaction.atomic
 def learning_item_update(*, item: LearningItem, data: Mapping[str, Any]) -> LearningItem:
-    """Change the fields named in `data`. An item moves only between modules of its own course (its events,
-    submissions and rollups belong to that class). Submissions already graded keep the maximum they were graded
-    against."""
+    """Change the fields named in `data` (LEARNING_ITEM_EDITABLE, and `prerequisites`: the items, replacing the
+    current ones). An item moves only between modules of its own course (its events, submissions and rollups belong
+    to that class). Submissions already graded keep the maximum they were graded against. A difficulty given here
+    is a person's ("set"), even when it equals the derived one: derivation leaves it alone from then on."""
     module = data.get("module")
     if module is not None and module.course_id != item.module.course_id:
         raise ApplicationError(
             "An item stays in its course.", errors={"module": ["Not a module of this item's course."]}
         )
-    changed = changes_apply(item, data=data, editable=LEARNING_ITEM_EDITABLE)
+    fields = {name: value for name, value in data.items() if name != "prerequisites"}
+    changed = changes_apply(item, data=fields, editable=LEARNING_ITEM_EDITABLE)
+    if "difficulty" in fields and item.difficulty_source != difficulty_source_for(item.difficulty):
+        item.difficulty_source = difficulty_source_for(item.difficulty)
+        changed.append("difficulty_source")
+    prerequisites = data.get("prerequisites")
     if changed:
         learning_item_check(item=item)
-        checked_save(item, check=lambda: learning_item_check(item=item), update_fields=[*changed, "updated_at"])
+    if prerequisites is not None:
+        learning_item_prerequisites_check(
+            item=item, organization_id=item.module.course.organization_id, prerequisites=prerequisites
+        )
+        if set(item.prerequisites.values_list("pk", flat=True)) != {prerequisite.pk for prerequisite in prerequisites}:
+            item.prerequisites.set(prerequisites)
+            changed.append("updated_at")
+    if changed:
+        update_fields = sorted({*changed, "updated_at"})
+        checked_save(item, check=lambda: learning_item_check(item=item), update_fields=update_fields)
     return item
+
+
+@dataclass(frozen=True, slots=True)
+class ItemSchedule:
+    """What a source system says of an item beyond its kind: its own type and the weeks it is planned for."""
+
+    activity_type: str
+    week_from: int | None
+    week_to: int | None
+
+
+def learning_items_schedule_fill(*, found: Mapping[int, ItemSchedule]) -> int:
+    """Fill in what an importer found of existing items (by item id) where they lack it: the activity type where it
+    is blank, the weeks where neither is set. A value already there (an earlier import's, a person's edit) is kept,
+    so re-running an import on a database imported before these fields existed fills them in and changes nothing
+    else. One read, then one UPDATE per IMPORT_BATCH items that need it. Returns how many items changed."""
+    changed = []
+    stored = LearningItem.objects.filter(pk__in=list(found)).only("pk", "activity_type", "week_from", "week_to")
+    for item in stored.order_by():  # no ordering: the default one joins module, course and organisation
+        source = found[item.pk]
+        fill_type = not item.activity_type and bool(source.activity_type)
+        fill_weeks = item.week_from is None and item.week_to is None and source.week_from is not None
+        if fill_type:
+            item.activity_type = source.activity_type
+        if fill_weeks:
+            item.week_from, item.week_to = source.week_from, source.week_to
+        if fill_type or fill_weeks:
+            changed.append(item)
+    now = timezone.now()
+    for item in changed:
+        item.updated_at = now
+    LearningItem.objects.bulk_update(
+        changed, ["activity_type", "week_from", "week_to", "updated_at"], batch_size=IMPORT_BATCH
+    )
+    return len(changed)
+
+
+def learning_items_difficulty_derived_set(*, levels: Mapping[int, str]) -> int:
+    """Record the difficulty derived from data (recommendations.difficulty) for these items, by item id: a level,
+    or "" where the data no longer tell one (a derived value is then cleared). An item whose difficulty a person set
+    keeps it: the statement itself skips them, so a person's edit made meanwhile is never overwritten. One UPDATE
+    per level and IMPORT_BATCH items; returns how many items changed."""
+    by_level: dict[str, list[int]] = defaultdict(list)
+    for item_id, level in levels.items():
+        if level and level not in Difficulty.values:
+            raise ApplicationError(
+                "Unknown difficulty.", errors={"difficulty": [one_of("difficulty", Difficulty.values)]}
+            )
+        by_level[level].append(item_id)
+    now = timezone.now()
+    updated = 0
+    for level, item_ids in sorted(by_level.items()):
+        source = DifficultySource.DERIVED.value if level else ""
+        for start in range(0, len(item_ids), IMPORT_BATCH):
+            updated += (
+                LearningItem.objects.filter(pk__in=item_ids[start : start + IMPORT_BATCH])
+                .exclude(difficulty_source=DifficultySource.SET)
+                .exclude(difficulty=level, difficulty_source=source)
+                .update(difficulty=level, difficulty_source=source, updated_at=now)
+            )
+    return updated
 
 
 # SECTION: enrolments

@@ -39,7 +39,7 @@ from analytics.models import Action, LearningEvent, Source
 from analytics.services import ResolvedEvent, events_store, rollups_rebuild
 from analytics.validation import EventIn
 from classroom.models import Course, Enrollment, LearningItem, Module, Submission
-from classroom.services import rows_import
+from classroom.services import ItemSchedule, learning_items_schedule_fill, rows_import
 
 ATTRIBUTION = (
     "Contains data from the Open University Learning Analytics Dataset (OULAD), CC BY 4.0: Kuzilek J., Hlosta M., "
@@ -237,11 +237,15 @@ def _import_structure(
     path: Path, selected: dict[tuple[str, str], Presentation], courses: dict[tuple[str, str], Course]
 ) -> tuple[dict[int, int], dict[int, AssessmentInfo]]:
     """Modules (one per week) and items (VLE sites and assessments). Returns id_site → item id and
-    id_assessment → what a submission needs."""
-    vle_columns = ["code_module", "code_presentation", "id_site", "activity_type", "week_from"]
+    id_assessment → what a submission needs.
+
+    Each item keeps its source's type and planned weeks: a VLE site its activity_type and week_from / week_to, an
+    assessment its type (TMA, CMA, Exam) and the week of its due date as both weeks (none when undated). Items of an
+    earlier import that lack them get them filled in (learning_items_schedule_fill)."""
+    vle_columns = ["code_module", "code_presentation", "id_site", "activity_type", "week_from", "week_to"]
     sites = [
-        (module, presentation, int(site), activity, _int(week))
-        for module, presentation, site, activity, week in _select(
+        (module, presentation, int(site), activity, _int(week), _int(last_week))
+        for module, presentation, site, activity, week, last_week in _select(
             _columns(_read(path, "vle", vle_columns), vle_columns), selected
         )
     ]
@@ -253,7 +257,7 @@ def _import_structure(
         )
     ]
 
-    weeks: set[tuple[tuple[str, str], int]] = {((m, p), week or 0) for m, p, _, _, week in sites}
+    weeks: set[tuple[tuple[str, str], int]] = {((m, p), week or 0) for m, p, _, _, week, _ in sites}
     weeks |= {((m, p), assessment_week(offset)) for m, p, _, _, offset, _ in assessments}
     rows_import(
         rows=[
@@ -275,6 +279,13 @@ def _import_structure(
         )
     }
 
+    schedules = {
+        str(site): ItemSchedule(activity_type=activity, week_from=week, week_to=last_week)
+        for _, _, site, activity, week, last_week in sites
+    }
+    for _, _, assessment, kind, offset, _ in assessments:
+        due_week = None if offset is None else assessment_week(offset)
+        schedules[f"assessment-{assessment}"] = ItemSchedule(activity_type=kind, week_from=due_week, week_to=due_week)
     items = [
         LearningItem(
             module_id=module_ids[((m, p), week or 0)],
@@ -284,7 +295,7 @@ def _import_structure(
             external_source=SOURCE,
             external_id=str(site),
         )
-        for position, (m, p, site, activity, week) in enumerate(sorted(sites, key=lambda row: row[2]), start=1)
+        for position, (m, p, site, activity, week, _) in enumerate(sorted(sites, key=lambda row: row[2]), start=1)
     ]
     items += [
         LearningItem(
@@ -299,6 +310,9 @@ def _import_structure(
         )
         for m, p, assessment, kind, offset, weight in assessments
     ]
+    for item in items:
+        schedule = schedules[item.external_id]
+        item.activity_type, item.week_from, item.week_to = schedule.activity_type, schedule.week_from, schedule.week_to
     rows_import(rows=items)
 
     stored = LearningItem.objects.filter(module__course__in=courses.values(), external_source=SOURCE).values_list(
@@ -306,13 +320,18 @@ def _import_structure(
     )
     site_items: dict[int, int] = {}
     assessment_items: dict[int, AssessmentInfo] = {}
+    found: dict[int, ItemSchedule] = {}
     for item_id, external_id, kind, due_at, course_id in stored:
+        if external_id in schedules:
+            found[item_id] = schedules[external_id]
         if external_id.startswith("assessment-"):
             assessment_items[int(external_id.removeprefix("assessment-"))] = AssessmentInfo(
                 course_keys[course_id], item_id, kind, due_at
             )
         else:
             site_items[int(external_id)] = item_id
+    # A database imported before items had these fields: fill them in (existing values stay).
+    learning_items_schedule_fill(found=found)
     return site_items, assessment_items
 
 

@@ -14,7 +14,8 @@ from accounts.services import external_pair_error, user_email_taken
 from accounts.validators import validate_time_zone
 from classroom import selectors
 from classroom.hooks import student_figures
-from classroom.models import Course, Enrollment, LearningItem, Module
+from classroom.models import Course, Difficulty, DifficultySource, Enrollment, LearningItem, Module
+from classroom.services import ITEM_OUTCOMES_MAX, ITEM_PREREQUISITES_MAX, ITEM_TAGS_MAX, labels_problems
 from core.params import MAX_ID
 from core.serializers import ChoiceField, StrictCharField, StrictSerializer
 
@@ -149,9 +150,30 @@ class ModuleRefSerializer(serializers.Serializer):
     position = serializers.IntegerField()
 
 
+DIFFICULTY_HELP = "beginner, intermediate or advanced; empty when not known."
+DIFFICULTY_SOURCE_HELP = (
+    "Where the difficulty comes from: `set` by a person (derivation never overwrites it), `derived` from classmates' "
+    "scores and time; empty when there is none."
+)
+WEEKS_HELP = "The week of the course from which the item is planned to be used (0: before the first week)."
+
+
 class LearningItemSerializer(serializers.ModelSerializer):
+    """An item as everyone who may see it reads it. Lists prefetch `prerequisites` (ids only)."""
+
     course = serializers.IntegerField(source="module.course_id", read_only=True)
     module = ModuleRefSerializer(read_only=True)
+    difficulty = ChoiceField(
+        choices=[("", "Not known"), *Difficulty.choices], read_only=True, help_text=DIFFICULTY_HELP
+    )
+    difficulty_source = ChoiceField(
+        choices=[("", "None"), *DifficultySource.choices],
+        read_only=True,
+        help_text=DIFFICULTY_SOURCE_HELP,
+    )
+    prerequisites: "serializers.PrimaryKeyRelatedField[LearningItem]" = serializers.PrimaryKeyRelatedField(
+        many=True, read_only=True, help_text="Ids of the items that should come first."
+    )
 
     class Meta:
         model = LearningItem
@@ -165,8 +187,24 @@ class LearningItemSerializer(serializers.ModelSerializer):
             "max_points",
             "due_at",
             "estimated_minutes",
+            "difficulty",
+            "difficulty_source",
+            "tags",
+            "prerequisites",
+            "prerequisite_skills",
+            "expected_outcomes",
+            "activity_type",
+            "week_from",
+            "week_to",
         ]
         read_only_fields = fields
+        extra_kwargs = {
+            "activity_type": {
+                "help_text": "The source system's own type of the item (OULAD: oucontent, forumng, ...)."
+            },
+            "week_from": {"help_text": WEEKS_HELP},
+            "week_to": {"help_text": "The last week of the course in which the item is planned to be used."},
+        }
 
 
 # SECTION: writes (the write API). Each body is checked here for types and bounds, then handed to one service,
@@ -202,6 +240,80 @@ class ScopedIdField(serializers.PrimaryKeyRelatedField):
         if found is None:
             self.fail("does_not_exist", noun=self.noun, pk_value=data)
         return found
+
+
+class LabelListField(serializers.ListField):
+    """A list of an item's short texts (tags, skills, outcomes): each a string, trimmed, 1 to `longest` characters;
+    at most `most` of them, none twice (the service's rule, classroom.services.labels_problems). Each refusal is a
+    plain message on the field ("tags": ["Tag 3 is longer than 64 characters."]), as the documented 400 answer has
+    them, rather than DRF's errors per list position."""
+
+    def __init__(self, *, noun: str, most: int, longest: int, **kwargs: Any) -> None:
+        self.noun, self.most, self.longest = noun, most, longest
+        # The child and bounds describe the field in the schema; to_internal_value applies them.
+        child = StrictCharField(min_length=1, max_length=longest)
+        super().__init__(child=child, max_length=most, **kwargs)
+
+    def to_internal_value(self, data: Any) -> list[str]:
+        if not isinstance(data, list):
+            raise serializers.ValidationError(f"A list of {self.noun}s (strings) is required.")
+        if len(data) > self.most:
+            raise serializers.ValidationError(f"At most {self.most} {self.noun}s.")
+        values, problems = [], []
+        for position, value in enumerate(data, start=1):
+            if not isinstance(value, str):
+                problems.append(f"{self.noun.capitalize()} {position} is not a string.")
+                continue
+            value = value.strip()
+            if not value:
+                problems.append(f"{self.noun.capitalize()} {position} is empty.")
+            elif len(value) > self.longest:
+                problems.append(f"{self.noun.capitalize()} {position} is longer than {self.longest} characters.")
+            else:
+                try:  # the string field's own validators (no NUL character, which PostgreSQL cannot store)
+                    self.child.run_validation(value)
+                except serializers.ValidationError as error:
+                    problems += [f"{self.noun.capitalize()} {position}: {message}" for message in error.detail]
+            values.append(value)
+        if problems:
+            raise serializers.ValidationError(problems)
+        problems = labels_problems(values, noun=self.noun, most=self.most)
+        if problems:
+            raise serializers.ValidationError(problems)
+        return values
+
+    def to_representation(self, value: Any) -> list[str]:
+        return list(value)
+
+
+class ScopedIdListField(serializers.ListField):
+    """Ids of rows the requester may name here (`scope`, as ScopedIdField), at most `most`, each once; read in one
+    query. Every id outside the scope is refused with the same message, whether it exists or not."""
+
+    def __init__(self, *, noun: str, most: int, scope: Callable[[dict[str, Any]], QuerySet[Any]], **kwargs: Any):
+        self.noun, self.most, self.scope = noun, most, scope
+        child = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+        super().__init__(child=child, max_length=most, **kwargs)
+
+    def to_internal_value(self, data: Any) -> list[Any]:
+        if not isinstance(data, list) or any(isinstance(pk, bool) or not isinstance(pk, int) for pk in data):
+            raise serializers.ValidationError("A list of ids (whole numbers) is required.")
+        if len(data) > self.most:
+            raise serializers.ValidationError(f"At most {self.most} {self.noun}s.")
+        twice = sorted({pk for pk in data if data.count(pk) > 1})
+        if twice:
+            raise serializers.ValidationError(f"Given twice: {', '.join(map(str, twice))}.")
+        in_range = [pk for pk in data if 1 <= pk <= MAX_ID]
+        found = {row.pk: row for row in self.scope(self.context).filter(pk__in=in_range)} if in_range else {}
+        missing = [pk for pk in data if pk not in found]
+        if missing:
+            raise serializers.ValidationError(
+                [f"No {self.noun} with id {pk} that you may name here." for pk in missing]
+            )
+        return [found[pk] for pk in data]
+
+    def to_representation(self, value: Any) -> list[int]:
+        return [row.pk for row in value]
 
 
 def text(max_length: int, *, required: bool = True, help_text: str = "") -> StrictCharField:
@@ -247,6 +359,17 @@ class ModuleWriteSerializer(StrictSerializer):
     external_id = text(128, required=False)
 
 
+MAX_WEEK = 32_767  # PostgreSQL smallint
+
+
+def prerequisites_scope(context: dict[str, Any]) -> QuerySet[LearningItem]:
+    """Items a writer may name as prerequisites: those they may see, of the course's organisation."""
+    course = context["course"]
+    return selectors.visible_items(context["request"].user).filter(
+        module__course__organization_id=course.organization_id
+    )
+
+
 class LearningItemWriteSerializer(StrictSerializer):
     """A learning item of the course in the path: its module must be one of that course's."""
 
@@ -270,6 +393,41 @@ class LearningItemWriteSerializer(StrictSerializer):
     estimated_minutes = whole_number(allow_null=True)
     external_source = text(32, required=False)
     external_id = text(128, required=False, help_text="Unique per module and source.")
+    difficulty = ChoiceField(
+        choices=Difficulty.choices,
+        required=False,
+        allow_blank=True,
+        help_text="beginner, intermediate or advanced: a person's, never overwritten by the one derived from data; "
+        "empty hands the item back to derivation.",
+    )
+    tags = LabelListField(
+        noun="tag", most=ITEM_TAGS_MAX, longest=64, required=False, help_text="Skills and topics, at most 20."
+    )
+    prerequisites = ScopedIdListField(
+        noun="item",
+        most=ITEM_PREREQUISITES_MAX,
+        scope=prerequisites_scope,
+        required=False,
+        help_text="Ids of items that should come first: items you may see of this course's school, not this item, "
+        "none that needs this item first. Replaces the current ones.",
+    )
+    prerequisite_skills = LabelListField(
+        noun="skill", most=ITEM_TAGS_MAX, longest=64, required=False, help_text="Skills a learner should have first."
+    )
+    expected_outcomes = LabelListField(
+        noun="outcome",
+        most=ITEM_OUTCOMES_MAX,
+        longest=300,
+        required=False,
+        help_text="What a learner can do afterwards, at most 10.",
+    )
+    activity_type = text(32, required=False, help_text="The source system's own type of the item.")
+    week_from = serializers.IntegerField(
+        min_value=0, max_value=MAX_WEEK, required=False, allow_null=True, help_text=WEEKS_HELP
+    )
+    week_to = serializers.IntegerField(
+        min_value=0, max_value=MAX_WEEK, required=False, allow_null=True, help_text="On or after week_from."
+    )
 
 
 EXTERNAL_SOURCE_HELP = "The system (an LMS) whose id this is, e.g. `moodle`; with external_id, or neither."

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, mixins, status, viewsets
@@ -72,6 +72,11 @@ def writer(request: Request) -> User:
 def writer_organization(request: Request) -> Organization:
     """The organisation written into: the writer's own (WritesForTheSchool requires one)."""
     return cast(Organization, writer(request).organization)
+
+
+def with_prerequisites(items: QuerySet[LearningItem]) -> QuerySet[LearningItem]:
+    """Items with the ids of their prerequisites, read in one more query for the whole page."""
+    return items.prefetch_related(Prefetch("prerequisites", queryset=LearningItem.objects.only("id").order_by("id")))
 
 
 def end_time(enrollment: Enrollment, given: datetime | None) -> datetime:
@@ -271,7 +276,7 @@ class CourseItemListView(CourseChildMixin, generics.ListAPIView):
     write_permission = WritesClassContent
 
     def filter_to_course(self, queryset: QuerySet[Any], course_id: int) -> QuerySet[Any]:
-        return queryset.filter(module__course_id=course_id).select_related("module")
+        return with_prerequisites(queryset.filter(module__course_id=course_id).select_related("module"))
 
     def post(self, request: Request, course_pk: str) -> Response:
         course = self.course_to_change()
@@ -350,7 +355,7 @@ class LearningItemViewSet(ScopedViewMixin, mixins.RetrieveModelMixin, viewsets.G
         return super().get_permissions()
 
     def refine(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        queryset = queryset.select_related("module__course")
+        queryset = with_prerequisites(queryset.select_related("module__course"))
         if self.action in WRITES:
             return queryset.filter(module__course__in=selectors.editable_courses(self.request.user))
         return queryset
