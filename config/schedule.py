@@ -62,6 +62,28 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "reports.tasks.expire_files",
         "schedule": crontab(minute=15),
     },
+    # Goals past their due date are closed (missed), and weekly goals rechecked, for learners who sent no event
+    # since; 00:20 UTC, after the UTC day turns.
+    "recommendations.goals_close_due": {
+        "task": "recommendations.tasks.goals_close_due",
+        "schedule": crontab(hour=0, minute=20),
+    },
+    # Item difficulty derived from classmates' scores and time, nightly before the recommendations use it.
+    "recommendations.derive_difficulty": {
+        "task": "recommendations.tasks.derive_difficulty",
+        "schedule": crontab(hour=3, minute=30),
+    },
+    # The next-step ranker learns from courses that ended, weekly like the risk model (Sunday 04:15 UTC).
+    "recommendations.train_ranker": {
+        "task": "recommendations.tasks.train_ranker_all",
+        "schedule": crontab(hour=4, minute=15, day_of_week=0),
+    },
+    # Every student's next steps as of the night, after the risk scoring (04:30) whose predictions they read;
+    # events refresh a student's own during the day (coalesced, recommendations.tasks).
+    "recommendations.refresh_all": {
+        "task": "recommendations.tasks.refresh_all",
+        "schedule": crontab(hour=5, minute=0),
+    },
     "analytics.flush_request_metrics": {
         "task": "analytics.tasks.flush_request_metrics",
         "schedule": crontab(),  # every minute

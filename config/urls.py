@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("live.api_urls")),
     path("", include("risk.api.urls")),
     path("", include("reports.api.urls")),
+    path("", include("recommendations.api.urls")),
 ]
 
 urlpatterns = [

@@ -34,8 +34,9 @@ RATE_PER_SECOND = 2.0
 # Refused messages a connection may send before it is closed: one malformed message is a bug, ten are abuse.
 MAX_ERRORS = 10
 CLOSE_ABUSE = 4429
-# The messages of snapshot groups that the hub relays to each consumer (gamification's, on student.<id>).
-RELAYED = frozenset({"level.up", "achievement.earned"})
+# The messages of snapshot groups that the hub relays to each consumer (gamification's and goal milestones, on
+# student.<id>).
+RELAYED = frozenset({"level.up", "achievement.earned", "goal.milestone"})
 
 
 class TokenBucket:
@@ -290,6 +291,25 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 "student": message["student"],
                 "code": message["code"],
                 "name": message["name"],
+                "as_of": now_iso(),
+            }
+        )
+
+    async def goal_milestone(self, message: dict[str, Any]) -> None:
+        """A student's goal passed 25, 50, 75 or 100 % (recommendations.goals.goals_check): for the student only, as
+        a teacher watching their page may not see every goal (weekly goals count every class)."""
+        if self.user is None or self.user.pk != message["student"]:
+            return
+        await self.deliver(
+            {
+                "type": "goal_milestone",
+                "student": message["student"],
+                "goal": message["goal"],
+                "kind": message["kind"],
+                "threshold": message["threshold"],
+                "period": message["period"],
+                "progress": message["progress"],
+                "title": message["title"],
                 "as_of": now_iso(),
             }
         )

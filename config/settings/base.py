@@ -356,3 +356,21 @@ REPORTS_EXPORT_MAX_ROWS = env.int("REPORTS_EXPORT_MAX_ROWS", default=10_000)  # 
 REPORTS_EMAIL_ATTACHMENT_MAX_BYTES = env.int("REPORTS_EMAIL_ATTACHMENT_MAX_BYTES", default=5 * 1024 * 1024)
 # The address links in report e-mails point to (the web server's public URL).
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
+
+# SECTION: recommendations (recommendations/README.md)
+# Events queue one coalesced refresh per learner (paths, goals, next steps); tests turn it off (nothing consumes it).
+RECOMMENDATIONS_REFRESH_QUEUED = env.bool("RECOMMENDATIONS_REFRESH_QUEUED", default=True)
+# A dismissed or down-rated item is not suggested again to that student for this many days.
+RECOMMENDATIONS_DISMISS_DAYS = env.int("RECOMMENDATIONS_DISMISS_DAYS", default=30)
+# How long a set of next steps stands before the nightly refresh replaces it.
+RECOMMENDATIONS_TTL_HOURS = env.int("RECOMMENDATIONS_TTL_HOURS", default=36)
+
+# SECTION: gemini (recommendations/gemini.py, docs/decisions/0014-gemini.md)
+# Gemini writes explanations and intervention ideas only for organisations that turn it on (AssistantSettings) and
+# only while a key is set; without one, everything answers with EduPath's own text.
+GEMINI_API_KEY = env("GEMINI_API_KEY", default="")
+GEMINI_BASE_URL = env("GEMINI_BASE_URL", default="")  # empty: Google's endpoint (the SDK's default)
+GEMINI_MODEL = env("GEMINI_MODEL", default="gemini-2.5-flash")  # an organisation's AssistantSettings.model wins
+# One attempt, no retries: a page waits at most this long before it shows the local text.
+GEMINI_TIMEOUT_SECONDS = env.float("GEMINI_TIMEOUT_SECONDS", default=8.0)
+GEMINI_CACHE_SECONDS = env.int("GEMINI_CACHE_SECONDS", default=86400)  # answers by input hash

@@ -32,3 +32,8 @@ GAMIFICATION_AWARD_INLINE = True
 ANALYTICS_CACHE_SECONDS = 0
 # Report files of the tests, apart from a development instance's.
 REPORTS_STORAGE_DIR = BASE_DIR / ".run" / "test-reports"
+# Never Google from the tests, whatever the environment holds: Gemini tests set a key and point GEMINI_BASE_URL at
+# their local fake (tests/recommendations/fake_gemini.py).
+RECOMMENDATIONS_REFRESH_QUEUED = False  # the hook is tested on its own (tests/recommendations/test_live.py)
+GEMINI_API_KEY = ""
+GEMINI_BASE_URL = ""
