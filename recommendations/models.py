@@ -66,7 +66,9 @@ class Recommendation(models.Model):
             models.CheckConstraint(
                 condition=Q(relevance_score__gte=0) & Q(relevance_score__lte=1), name="recommendation_relevance_0_1"
             ),
-            models.CheckConstraint(condition=Q(confidence__gte=0) & Q(confidence__lte=1), name="recommendation_conf_0_1"),
+            models.CheckConstraint(
+                condition=Q(confidence__gte=0) & Q(confidence__lte=1), name="recommendation_conf_0_1"
+            ),
             models.CheckConstraint(
                 condition=Q(item__isnull=False) | Q(module__isnull=False) | Q(course__isnull=False),
                 name="recommendation_names_something",
@@ -76,9 +78,7 @@ class Recommendation(models.Model):
             ),
         ]
         indexes = [
-            models.Index(
-                fields=["student", "rank"], condition=Q(status="active"), name="rec_active_idx"
-            ),
+            models.Index(fields=["student", "rank"], condition=Q(status="active"), name="rec_active_idx"),
             models.Index(fields=["student", "item", "-dismissed_at"], name="rec_student_item_idx"),
             models.Index(fields=["course", "-created_at"], name="rec_course_idx"),
         ]
@@ -108,7 +108,8 @@ class RecommendationFeedback(models.Model):
         ordering = ["-updated_at"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(rating__isnull=True) | (Q(rating__gte=1) & Q(rating__lte=5)), name="recommendation_rating_1_5"
+                condition=Q(rating__isnull=True) | (Q(rating__gte=1) & Q(rating__lte=5)),
+                name="recommendation_rating_1_5",
             ),
         ]
 
@@ -162,7 +163,9 @@ class Goal(models.Model):
     organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
     student = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="goals")
     kind = models.CharField(max_length=24, choices=Kind.choices)
-    path = models.ForeignKey("classroom.LearningPath", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    path = models.ForeignKey(
+        "classroom.LearningPath", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
     course = models.ForeignKey("classroom.Course", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     target = models.PositiveIntegerField(
         null=True, blank=True, help_text="Minutes or XP per week (weekly goals); percent of items (course goals)."
@@ -271,3 +274,27 @@ class AICall(models.Model):
 
     def __str__(self) -> str:
         return f"{self.purpose} {self.outcome}"
+
+
+class RankerVersion(models.Model):
+    """A trained next-step ranker of one organisation (recommendations.ranker): learned from what its students went
+    on to open, on data before `trained_until`; stored with skops, never pickle. The newest one is used."""
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField()
+    trained_until = models.DateTimeField(help_text="Only views before this moment were used (features and labels).")
+    courses = models.JSONField(default=list, help_text="Codes of the classes it learned from.")
+    samples = models.PositiveIntegerField()
+    positives = models.PositiveIntegerField()
+    features = models.JSONField(default=list)
+    parameters = models.JSONField(default=dict)
+    library_versions = models.JSONField(default=dict)
+    seconds = models.FloatField()
+    artifact = models.BinaryField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organization", "-created_at"], name="rec_ranker_org_idx")]
+
+    def __str__(self) -> str:
+        return f"ranker {self.pk} of {self.organization_id} ({self.created_at:%Y-%m-%d})"

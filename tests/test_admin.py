@@ -37,7 +37,7 @@ OUR_APPS = {
 
 # shown inline on their parent's page (a message's recipients, a report's versions, a schedule's deliveries), not on
 # a page of their own
-INLINE_ONLY = {"MessageRecipient", "ReportVersion", "ReportDelivery"}
+INLINE_ONLY = {"MessageRecipient", "ReportVersion", "ReportDelivery", "GoalMilestone"}
 
 
 def our_models() -> list[type[Model]]:

@@ -1,0 +1,3 @@
+from tests.recommendations.rec_fixtures import history
+
+__all__ = ["history"]
