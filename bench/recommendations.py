@@ -8,11 +8,13 @@ Usage (from the project root, PostgreSQL and Redis running):
 Use a database of its own: the run migrates it, imports OULAD (`manage.py import_oulad PATH`, idempotent;
 `--skip-import` reuses an earlier import) and replaces the OULAD organisation's rankers and recommendations.
 
-1. Train the OULAD school's ranker (recommendations.ranker) on views before the presentation starts (for 2014B:
-   1 February 2014): all of 2013B and the first 17 weeks of 2013J, which was still running. No 2014B view is used.
-2. For each class of the presentation and each cut-off week 2, 4, ..., 20: every student who opens an item in the
-   following 7 days that they had not opened before (the targets) gets 10 items from each strategy, using only views
-   before the cut-off and never an item they had opened: the engine (the trained ranker over
+1. At each cut-off week 2, 4, ..., 20 of the presentation, train the OULAD school's ranker (recommendations.ranker)
+   as the weekly job would have: on every view before the cut-off, each class's label weeks ending before it (for
+   2014B at week 2: all of 2013B and 2013J's first 19 weeks; later, 2013J's later weeks and 2014B's own first weeks
+   join). Nothing at or after the cut-off is used.
+2. For each class of the presentation at that cut-off: every student who opens an item in the following 7 days
+   that they had not opened before (the targets) gets 10 items from each strategy, using only views before the
+   cut-off and never an item they had opened: the engine (the trained ranker over
    recommendations.engine's features), popularity (the items opened by the most classmates in the previous 7 days)
    and random. Figures: recall@10 (targets among the 10, over min(10, targets)), NDCG@10, hit-rate@10, item coverage
    (share of the presentation's items ever recommended), overall and for the quarter of students with the least
@@ -89,20 +91,8 @@ def main() -> None:
     if not courses:
         sys.exit(f"no OULAD class of presentation {presentation}: import it first")
     start = min(course.start_date for course in courses if course.start_date)
-    until = datetime(start.year, start.month, start.day, tzinfo=UTC)
 
     RankerVersion.objects.filter(organization=organization).delete()
-    began = time.perf_counter()
-    version = ranker.ranker_train(organization_id=organization.pk, until=until, now=datetime.now(UTC))
-    train_s = time.perf_counter() - began
-    if version is None:
-        sys.exit("the ranker found nothing to learn from before the presentation")
-    print(
-        f"# ranker trained on views before {until:%Y-%m-%d} in {train_s:.0f} s: {version.samples} samples "
-        f"({version.positives} positive) from {', '.join(version.courses)}",
-        flush=True,
-    )
-
     strategies = ("engine", "popularity", "random")
     figures: dict[str, dict[str, list[tuple[float, float, float]]]] = {
         name: {"all": [], "low": []} for name in strategies
@@ -110,15 +100,33 @@ def main() -> None:
     per_week: dict[str, dict[int, list[float]]] = {name: defaultdict(list) for name in strategies}
     per_week_low: dict[str, dict[int, list[float]]] = {name: defaultdict(list) for name in strategies}
     covered: dict[str, set[int]] = {name: set() for name in strategies}
-    item_total = 0
     rng = np.random.default_rng(0)
+    cache = ranker.TrainingCache()
+    measured_views = {
+        course.pk: course_views(
+            course=course, student_ids=ranker.class_students(course), items=course_items(course.pk), until=date.max
+        )
+        for course in courses
+    }
+    item_total = sum(len(views.item_ids) for views in measured_views.values())
+    train_s: list[float] = []
     began = time.perf_counter()
-    for course in courses:
-        items = course_items(course.pk)
-        item_total += len(items)
-        views = course_views(course=course, student_ids=ranker.class_students(course), items=items, until=date.max)
-        assert course.start_date is not None
-        for week in CUT_WEEKS:
+    for week in CUT_WEEKS:
+        # the ranker as the weekly job would have left it: trained on every view before this cut-off
+        until = datetime.combine(start + timedelta(weeks=week), datetime.min.time(), UTC)
+        trained = time.perf_counter()
+        version = ranker.ranker_train(organization_id=organization.pk, until=until, now=datetime.now(UTC), cache=cache)
+        train_s.append(time.perf_counter() - trained)
+        if version is None:
+            sys.exit(f"the ranker found nothing to learn from before {until:%Y-%m-%d}")
+        print(
+            f"# week {week}: ranker trained on views before {until:%Y-%m-%d} in {train_s[-1]:.0f} s: "
+            f"{version.samples} rows ({version.positives} positive) from {len(version.courses)} classes",
+            flush=True,
+        )
+        for course in courses:
+            views = measured_views[course.pk]
+            assert course.start_date is not None
             cut = course.start_date.toordinal() + 7 * week
             ctx = engine.context_at(views, cut)
             targets = ranker.labels_at(views, cut, ctx.opened)
@@ -144,7 +152,7 @@ def main() -> None:
                     if student in low:
                         figures[name]["low"].append(result)
                         per_week_low[name][week].append(result[0])
-        print(f"# {course.code}: measured ({time.perf_counter() - began:.0f} s so far)", flush=True)
+        print(f"# week {week}: measured ({time.perf_counter() - began:.0f} s so far)", flush=True)
 
     summary: dict[str, dict[str, float]] = {}
     for name in strategies:
@@ -201,7 +209,7 @@ def main() -> None:
         f"recommend_s={recommend_s:.1f} low_recall10={engine_['low_recall']:.4f} "
         f"pop_low_recall10={popular['low_recall']:.4f} hit10={engine_['hit']:.4f} pop_hit10={popular['hit']:.4f} "
         f"random_recall10={summary['random']['recall']:.4f} pop_coverage={popular['coverage']:.3f} "
-        f"train_s={train_s:.0f} students={students_done}"
+        f"train_s={sum(train_s):.0f} students={students_done}"
     )
 
 

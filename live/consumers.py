@@ -34,9 +34,9 @@ RATE_PER_SECOND = 2.0
 # Refused messages a connection may send before it is closed: one malformed message is a bug, ten are abuse.
 MAX_ERRORS = 10
 CLOSE_ABUSE = 4429
-# The messages of snapshot groups that the hub relays to each consumer (gamification's and goal milestones, on
-# student.<id>).
-RELAYED = frozenset({"level.up", "achievement.earned", "goal.milestone"})
+# The messages of snapshot groups that the hub relays to each consumer (gamification's, goal milestones and fresh
+# next steps, on student.<id>).
+RELAYED = frozenset({"level.up", "achievement.earned", "goal.milestone", "recommendations.updated"})
 
 
 class TokenBucket:
@@ -294,6 +294,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 "as_of": now_iso(),
             }
         )
+
+    async def recommendations_updated(self, message: dict[str, Any]) -> None:
+        """A student's next steps were refreshed (recommendations.services.refresh_course): the page fetches them
+        again over the API, which decides what this viewer may see (a teacher: their classes' only)."""
+        await self.deliver({"type": "recommendations", "student": message["student"], "as_of": now_iso()})
 
     async def goal_milestone(self, message: dict[str, Any]) -> None:
         """A student's goal passed 25, 50, 75 or 100 % (recommendations.goals.goals_check): for the student only, as

@@ -24,7 +24,7 @@ class FeedbackInline(admin.StackedInline):
     readonly_fields = ["rating", "helpful", "verdict", "comments", "created_at", "updated_at"]
     exclude = ["student"]
 
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request, obj=None):
         return False
 
 
@@ -52,7 +52,7 @@ class MilestoneInline(admin.TabularInline):
     can_delete = False
     readonly_fields = ["period", "threshold", "reached_at"]
 
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request, obj=None):
         return False
 
 

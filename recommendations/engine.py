@@ -21,6 +21,7 @@ the features into a probability; without one, `heuristic_scores` blends uptake, 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -174,8 +175,7 @@ def score_context(ctx: Context) -> Scored:
     counts = opened.sum(0)
     takeup = np.full(items, np.nan)
     if opened.any():
-        with np.errstate(all="ignore"):
-            takeup[counts > 0] = np.nanmedian(days[:, counts > 0], axis=0)
+        takeup[counts > 0] = np.nanmedian(days[:, counts > 0], axis=0)
     takeup_filled = np.where(np.isnan(takeup), cut + WINDOW, takeup)
     weeks_since_takeup = (cut - takeup_filled) / 7.0
     earliest = np.where(counts > 0, first.min(0), cut + WINDOW)
@@ -190,20 +190,19 @@ def score_context(ctx: Context) -> Scored:
     activity_log = np.log1p(activity)
     share = opened.sum(1) / max(items, 1)
     recent = ctx.last_7d.sum(1)
-    last_seen = np.where(opened, first, -1).max(1)
     seen_any = opened.any(1)
-    # the last day a student viewed anything before the cut (first views only are in `first`; use the rows)
+    # the last day a student viewed anything before the cut (`first` holds first views only: from the rows)
     before = views.days < cut
     last_day = np.full(students, -1, np.int64)
     np.maximum.at(last_day, views.student_index[before], views.days[before])
     days_since_seen = np.where(last_day >= 0, cut - last_day, 60).astype(np.float64)
     window_start = np.where(seen_any, last_day - 2 * WINDOW, 0)
     own_recent = opened & (first >= window_start[:, None])
-    with np.errstate(all="ignore"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a student with no view: an all-NaN row, filled below
         position = np.nanmedian(np.where(own_recent, takeup_filled[None, :], np.nan), axis=1)
     position = np.where(np.isnan(position), cut, position)
     takeup_vs_position = (takeup_filled[None, :] - position[:, None]) / 7.0
-    del last_seen
 
     uptake_similar = np.zeros((students, items))
     opened_similar = np.zeros((students, items))

@@ -11,6 +11,7 @@ The offline benchmark (bench/recommendations.py) measures it against popularity 
 """
 
 import time
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -19,7 +20,6 @@ import numpy as np
 import sklearn
 import skops
 import skops.io
-from django.db.models import Q
 from sklearn.ensemble import HistGradientBoostingClassifier
 from threadpoolctl import threadpool_limits
 
@@ -63,9 +63,12 @@ def class_students(course: Course) -> list[int]:
     return list(Enrollment.objects.filter(course=course, role="student").values_list("user_id", flat=True))
 
 
-def _samples(
-    views: engine.CourseViews, cut: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+Part = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def _samples(views: engine.CourseViews, cut: int) -> Part | None:
+    """The rows of one class at one cut-off (negatives drawn with a seed of the class and the day: the same rows
+    whenever they are drawn)."""
     ctx = engine.context_at(views, cut)
     targets = labels_at(views, cut, ctx.opened)
     per_student = targets.sum(1)
@@ -78,28 +81,47 @@ def _samples(
     weight = np.broadcast_to((1.0 / np.maximum(per_student, 1))[:, None], views.shape)[keep]
     positives = np.flatnonzero(outcome)
     negatives = np.flatnonzero(~outcome)
+    rng = np.random.default_rng([views.course_id, cut])
     negatives = rng.choice(negatives, min(len(negatives), len(positives) * SAMPLE_NEGATIVES), replace=False)
     chosen = np.concatenate([positives, negatives])
     return features[chosen], outcome[chosen], weight[chosen]
 
 
-def ranker_train(*, organization_id: int, until: datetime, now: datetime) -> RankerVersion | None:
-    """Fit and store a ranker on the organisation's views before `until`; None when there is too little to learn."""
-    started = time.perf_counter()
+@dataclass
+class TrainingCache:
+    """Views per class and rows per (class, cut-off), kept between trainings of one process (the benchmark retrains
+    as its cut-offs move, as the weekly job does). Rows of a cut-off depend only on views before cut-off + 7 days,
+    so a class's views may be loaded whole: what a training uses is still bounded by its `until`."""
+
+    views: dict[int, engine.CourseViews] = field(default_factory=dict)
+    parts: dict[tuple[int, int], Part | None] = field(default_factory=dict)
+
+
+def training_parts(
+    *, organization_id: int, until: datetime, cache: TrainingCache | None = None
+) -> tuple[list[Part], list[str]]:
+    """Every (class, cut-off) whose following week ends before `until`: their rows, and the classes' codes."""
     until_day = until.date()
-    rng = np.random.default_rng(0)
-    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    parts: list[Part] = []
     codes: list[str] = []
-    courses = Course.objects.filter(organization_id=organization_id, start_date__isnull=False).filter(
-        Q(start_date__lt=until_day - timedelta(days=7 * FIRST_CUT_WEEK + engine.WINDOW))
+    courses = Course.objects.filter(
+        organization_id=organization_id,
+        start_date__isnull=False,
+        start_date__lt=until_day - timedelta(days=7 * FIRST_CUT_WEEK + engine.WINDOW),
     )
     for course in courses.order_by("start_date", "id"):
-        items = course_items(course.pk)
-        views = course_views(course=course, student_ids=class_students(course), items=items, until=until_day)
+        if cache is not None and course.pk in cache.views:
+            views = cache.views[course.pk]
+        else:
+            items = course_items(course.pk)
+            load_until = date.max if cache is not None else until_day
+            views = course_views(course=course, student_ids=class_students(course), items=items, until=load_until)
+            if cache is not None:
+                cache.views[course.pk] = views
         if not len(views.days):
             continue
         start = course.start_date.toordinal()  # type: ignore[union-attr]
-        last = until_day.toordinal() - engine.WINDOW
+        last = until_day.toordinal() - engine.WINDOW  # the label week must end before `until`
         if course.end_date:
             last = min(last, course.end_date.toordinal())
         used = False
@@ -107,13 +129,28 @@ def ranker_train(*, organization_id: int, until: datetime, now: datetime) -> Ran
             cut = start + 7 * week
             if cut > last:
                 break
-            with threadpool_limits(limits=1):
-                part = _samples(views, cut, rng)
+            key = (course.pk, cut)
+            if cache is not None and key in cache.parts:
+                part = cache.parts[key]
+            else:
+                with threadpool_limits(limits=1):
+                    part = _samples(views, cut)
+                if cache is not None:
+                    cache.parts[key] = part
             if part is not None:
                 parts.append(part)
                 used = True
         if used:
             codes.append(course.code)
+    return parts, codes
+
+
+def ranker_train(
+    *, organization_id: int, until: datetime, now: datetime, cache: TrainingCache | None = None
+) -> RankerVersion | None:
+    """Fit and store a ranker on the organisation's views before `until`; None when there is too little to learn."""
+    started = time.perf_counter()
+    parts, codes = training_parts(organization_id=organization_id, until=until, cache=cache)
     if not parts:
         return None
     features = np.concatenate([part[0] for part in parts])

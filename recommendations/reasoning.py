@@ -29,6 +29,11 @@ def sentence(signal: dict[str, Any]) -> str:
             f"your scores in {module} average {_format_number(signal['student_mean'])} %, "
             f"class {_format_number(signal['class_mean'])} %"
         )
+    if kind == "path_next":
+        return (
+            f'step {signal["step"]} of your learning path "{signal["path"]}" ({signal["completed"]} of '
+            f"{signal['steps']} steps done)"
+        )
     if kind == "class_recent":
         return (
             f"{signal['opened_7d']} of your {_plural(signal['classmates'], 'classmate')} opened it in the last 7 days"
@@ -50,7 +55,7 @@ def sentence(signal: dict[str, Any]) -> str:
 
 def reasoning_from(signals: list[dict[str, Any]]) -> str:
     """The signals' sentences, most specific first: '…; …; ….'"""
-    order = ["due_soon", "mastery_gap", "similar_students", "class_uptake", "class_recent", "planned_week"]
+    order = ["due_soon", "path_next", "mastery_gap", "similar_students", "class_uptake", "class_recent", "planned_week"]
     ranked = sorted(signals, key=lambda signal: order.index(signal["kind"]) if signal["kind"] in order else len(order))
     parts = [text for text in (sentence(signal) for signal in ranked) if text]
     if not parts:

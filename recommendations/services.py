@@ -9,6 +9,7 @@ recommendation keeps the facts that produced it (`signals`) and a reasoning writ
 """
 
 import logging
+import statistics
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,16 +20,17 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Sum
 from django.utils import timezone
 
+from analytics.models import LearningEvent, StudentItemDay
 from classroom.models import Course, Enrollment, LearningItem, Submission, active_student_filter
 from classroom.selectors import course_zone
 from core.exceptions import ApplicationError
 from core.realtime import group_send_many
 from gamification.services import student_group
 from recommendations import engine, ranker
-from recommendations.models import Category, Recommendation, RecommendationFeedback
+from recommendations.models import Category, PathProgress, Recommendation, RecommendationFeedback
 from recommendations.reasoning import reasoning_from
 from recommendations.selectors import class_feedback, course_items, course_views, recently_declined
 
@@ -43,6 +45,7 @@ MAX_SKILLS = 2
 GAP_POINTS = 10  # a module is a gap when the student's mean score trails the class's by this many points
 MIN_SCORED = 3  # classmates with a score in the module before a gap is named
 GAP_LIFT = 1.5
+MIN_TIMED = 3  # classmates with time on an item before their median time is its estimate
 GRADED = (LearningItem.Kind.QUIZ, LearningItem.Kind.ASSIGNMENT)
 ACTIVITY_KINDS = (LearningItem.Kind.QUIZ, LearningItem.Kind.ASSIGNMENT, LearningItem.Kind.VIDEO)
 
@@ -88,6 +91,76 @@ def _handed_in(course: Course, item_ids: list[int], before: datetime) -> dict[in
     return result
 
 
+def _prerequisites(item_ids: list[int]) -> dict[int, list[int]]:
+    """Item → the items that should come first (classroom's prerequisites)."""
+    through = LearningItem.prerequisites.through
+    result: dict[int, list[int]] = defaultdict(list)
+    for item_id, required_id in through.objects.filter(from_learningitem_id__in=item_ids).values_list(
+        "from_learningitem_id", "to_learningitem_id"
+    ):
+        result[item_id].append(required_id)
+    return result
+
+
+def _done(student_ids: list[int], item_ids: set[int]) -> set[tuple[int, int]]:
+    """(student, item) pairs of items the student viewed, completed or handed in: what a prerequisite asks."""
+    if not item_ids:
+        return set()
+    seen = set(
+        StudentItemDay.objects.filter(student_id__in=student_ids, item_id__in=item_ids)
+        .values_list("student_id", "item_id")
+        .distinct()
+    )
+    handed = Submission.objects.filter(student_id__in=student_ids, item_id__in=item_ids, submitted_at__isnull=False)
+    return seen | set(handed.values_list("student_id", "item_id"))
+
+
+def _path_steps(student_ids: list[int], course: Course) -> dict[int, list[dict[str, Any]]]:
+    """Per student, the current step of each learning path they follow whose step lies in this class."""
+    rows = PathProgress.objects.filter(
+        student_id__in=student_ids,
+        current_step__isnull=False,
+        completed_at__isnull=True,
+        current_step__item__module__course=course,
+    ).values_list(
+        "student_id", "path__title", "current_step__item_id", "current_step__position", "steps_total", "steps_completed"
+    )
+    result: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for student_id, title, item_id, position, total, completed in rows:
+        result[student_id].append(
+            {
+                "kind": "path_next",
+                "item_id": item_id,
+                "path": title,
+                "step": position,
+                "steps": total,
+                "completed": completed,
+            }
+        )
+    return result
+
+
+def _measured_minutes(course: Course, item_ids: list[int], before: datetime) -> dict[int, int]:
+    """Item → the median of classmates' total minutes on it (event durations), with MIN_TIMED students or more."""
+    rows = (
+        LearningEvent.objects.filter(
+            course_id=course.pk, item_id__in=item_ids, duration_seconds__gt=0, occurred_at__lt=before
+        )
+        .values("item_id", "actor_id")
+        .annotate(seconds=Sum("duration_seconds"))
+        .values_list("item_id", "seconds")
+        .order_by()
+    )
+    totals: dict[int, list[int]] = defaultdict(list)
+    for item_id, seconds in rows:
+        totals[item_id].append(seconds)
+    return {
+        item_id: max(1, round(statistics.median(values) / 60))
+        for item_id, values in totals.items()
+        if len(values) >= MIN_TIMED
+    }
+
+
 def refresh_course(
     *,
     course: Course,
@@ -131,6 +204,15 @@ def refresh_course(
     for student_id, item_id in recently_declined(student_ids=sorted(wanted), since=dismiss_since):
         if student_id in student_position and item_id in item_position:
             excluded[student_position[student_id], item_position[item_id]] = True
+    # items whose prerequisites the student has not done wait for them
+    required = _prerequisites([item["id"] for item in items])
+    if required:
+        met = _done(sorted(wanted), {r for needed in required.values() for r in needed})
+        for item_id, needed in required.items():
+            column = item_position[item_id]
+            for student_id in wanted:
+                if any((student_id, r) not in met for r in needed):
+                    excluded[student_position[student_id], column] = True
     for item_id, mean in class_feedback(course.pk).items():
         if item_id in item_position:
             scores[:, item_position[item_id]] *= 1 + 0.1 * (mean - 3)  # 0.8 (all 1s) … 1.2 (all 5s)
@@ -176,6 +258,12 @@ def refresh_course(
     ]
     handed = _handed_in(course, [item["id"] for item in due_items], as_of)
 
+    path_steps = _path_steps(sorted(wanted), course)
+    minutes = _measured_minutes(course, [item["id"] for item in items], as_of)
+    for item in items:
+        if not item["estimated_minutes"] and item["id"] in minutes:
+            item["estimated_minutes"] = minutes[item["id"]]
+            item["time_source"] = "classmates"
     top = float(scores.max(initial=0.0)) or 1.0
     chosen = engine.top_items(scores, excluded, PER_STUDENT)
     evidence = min(1.0, (len(classmates) - 1) / 30) * (1.0 if version is not None else 0.7)
@@ -192,17 +280,25 @@ def refresh_course(
         for item in sorted(due_items, key=lambda i: i["due_at"])[:MAX_DUE]:
             if student_id in handed[item["id"]]:
                 continue
-            done = len(handed[item["id"]] & set(classmates) - {student_id})
+            handed_in = len(handed[item["id"]] & set(classmates) - {student_id})
             signals = [
                 {
                     "kind": "due_soon",
                     "due_at": item["due_at"].isoformat(),
                     "days_left": max(0, (item["due_at"] - as_of).days),
-                    "handed_in": done,
+                    "handed_in": handed_in,
                     "classmates": len(classmates) - 1,
                 }
             ]
             add(**_item_fields(item, signals, relevance=1.0, confidence=1.0, category=Category.ACTIVITY))
+        for step in path_steps.get(student_id, []):
+            index = item_position.get(step["item_id"])
+            # the current step stays suggested until it is completed, opened or not
+            if index is None or any(e.item_id == step["item_id"] for e in entries):
+                continue
+            item = by_id[step["item_id"]]
+            signals = [{k: v for k, v in step.items() if k != "item_id"}]
+            add(**_item_fields(item, signals, relevance=1.0, confidence=1.0, category=category_of(item["kind"])))
         for gap in gaps.get(student_id, [])[:MAX_SKILLS]:
             signals = [gap]
             add(
@@ -218,6 +314,8 @@ def refresh_course(
             if index < 0 or len(entries) >= PER_STUDENT:
                 break
             item = by_id[int(views.item_ids[index])]
+            if any(entry.item_id == item["id"] for entry in entries):
+                continue
             signals = _ranked_signals(scored, row, int(index), len(classmates))
             for gap in gaps.get(student_id, [])[:MAX_SKILLS]:
                 if gap["module_id"] == item["module_id"]:
@@ -239,7 +337,7 @@ def refresh_course(
         )
         Recommendation.objects.bulk_create(rows, batch_size=5000)
         if announce:
-            messages = [(student_group(s), {"type": "recommendations.updated"}) for s in sorted(wanted)]
+            messages = [(student_group(s), {"type": "recommendations.updated", "student": s}) for s in sorted(wanted)]
             transaction.on_commit(lambda: group_send_many(messages))
     return RefreshResult(students=len(wanted), written=len(rows))
 
@@ -286,7 +384,7 @@ def _item_fields(
         "expected_outcomes": list(item["expected_outcomes"]),
         "difficulty": item["difficulty"],
         "estimated_minutes": item["estimated_minutes"],
-        "estimated_time_source": "item" if item["estimated_minutes"] else "",
+        "estimated_time_source": item.get("time_source", "item") if item["estimated_minutes"] else "",
         "tags": list(item["tags"]),
     }
 
@@ -406,8 +504,6 @@ def feedback_give(
 def outcomes_record(*, student_ids: list[int], now: datetime) -> int:
     """Implicit outcomes from events: a recommended item the student opened or completed within 7 days of the
     recommendation is marked clicked (if not yet) and completed. Returns the recommendations marked completed."""
-    from analytics.models import StudentItemDay
-
     open_recs = Recommendation.objects.filter(
         student_id__in=student_ids,
         item__isnull=False,

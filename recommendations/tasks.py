@@ -1,11 +1,11 @@
 """Recommendations' Celery tasks. Tasks take ids, load and call one service.
 
-Learning paths, goals and next steps follow the event store (analytics.hooks, registered in recommendations.apps): an ingestion
-notes each of its learners in Redis with a key that lives REFRESH_KEY_SECONDS, and only a learner not noted yet
-queues a refresh, REFRESH_DELAY_SECONDS later. So a burst of events queues at most one task per learner, and the
-task, running after the burst, sees all of it (and the XP that gamification awards within a second of ingestion,
-which weekly XP goals count). The task forgets its learners' keys before it reads, so events stored while it runs
-queue a new one.
+Learning paths, goals and next steps follow the event store (analytics.hooks, registered in recommendations.apps):
+an ingestion notes each of its learners in Redis with a key that lives REFRESH_KEY_SECONDS, and only a learner not
+noted yet queues a refresh, REFRESH_DELAY_SECONDS later. So a burst of events queues at most one task per learner,
+and the task, running after the burst, sees all of it (and the XP that gamification awards within a second of
+ingestion, which weekly XP goals count). The task forgets its learners' keys before it reads, so events stored while
+it runs queue a new one.
 """
 
 import logging

@@ -146,3 +146,30 @@ def test_a_refresh_supersedes_and_keeps_dismissals(history: History) -> None:
     assert first.item_id not in set(active.values_list("item_id", flat=True))
     assert Recommendation.objects.filter(student=school.student, status="superseded").exists()
     assert Recommendation.objects.filter(pk=first.pk, status="dismissed").exists()
+
+
+def test_prerequisites_wait_and_path_steps_come_first(history: History) -> None:
+    from classroom.models import LearningPath, LearningPathStep
+    from recommendations.paths import path_progress_refresh
+
+    school = history.school
+    r1, r2, r3, r4, _, r6 = history.reading
+    # r1 asks for r2 first: the student has not opened r2, classmates 1-3 have
+    r1.prerequisites.add(r2)
+    path = LearningPath.objects.create(organization=school.organization, title="Reading list")
+    for position, item in enumerate([r3, r4, r6], start=1):
+        LearningPathStep.objects.create(path=path, item=item, position=position)
+    path_progress_refresh(student_ids=[school.student.pk], now=NOW)
+    refresh_course(course=school.course, as_of=NOW, now=NOW)
+    mine = list(Recommendation.objects.filter(student=school.student, status="active").order_by("rank"))
+    assert r1.pk not in {rec.item_id for rec in mine}
+    step = next(rec for rec in mine if any(s["kind"] == "path_next" for s in rec.signals))
+    # r3 was opened, not completed: the first step is still the current one, suggested until completed
+    assert step.item_id == r3.pk
+    assert step.signals == [{"kind": "path_next", "path": "Reading list", "step": 1, "steps": 3, "completed": 0}]
+    assert step.reasoning.startswith('Step 1 of your learning path "Reading list" (0 of 3 steps done)')
+    # a classmate who opened r2 may be offered r1
+    classmate_items = set(
+        Recommendation.objects.filter(student=school.classmate, status="active").values_list("item_id", flat=True)
+    )
+    assert r1.pk not in classmate_items  # school.classmate opened r1 already
