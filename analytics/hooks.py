@@ -5,6 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from typing import Any
 
 from django.db import transaction
 
@@ -31,3 +32,18 @@ def on_events_stored(callback: Callable[[StoredEvents], None]) -> None:
 def events_stored(stored: StoredEvents) -> None:
     for callback in _after_events:
         transaction.on_commit(partial(callback, stored))
+
+
+# Learning paths (ordered items, possibly across classes) with each student's progress along them: recommendations
+# keeps those and adds them to the progress-tracking figures here, so analytics does not import it.
+_path_progress: list[Callable[[int, Any], list[dict[str, Any]]]] = []
+
+
+def on_path_progress(provider: Callable[[int, Any], list[dict[str, Any]]]) -> None:
+    """`provider(student_id, course_ids)` → the student's learning paths with progress, limited to paths lying in the
+    classes `course_ids` (a subquery) the viewer may see."""
+    _path_progress.append(provider)
+
+
+def path_progress(student_id: int, course_ids: Any) -> list[dict[str, Any]]:
+    return [row for provider in _path_progress for row in provider(student_id, course_ids)]

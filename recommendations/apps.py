@@ -1,4 +1,14 @@
+from typing import Any
+
 from django.apps import AppConfig
+
+
+def path_progress_of(student_id: int, course_ids: Any) -> list[dict[str, Any]]:
+    from accounts.models import User
+    from recommendations.paths import paths_for_student
+
+    student = User.objects.get(pk=student_id)
+    return [dict(row) for row in paths_for_student(student, course_ids=course_ids)]
 
 
 class RecommendationsConfig(AppConfig):
@@ -11,3 +21,5 @@ class RecommendationsConfig(AppConfig):
 
         # learning paths and goals follow each learner's events: one coalesced refresh per learner (tasks.py)
         hooks.on_events_stored(tasks.enqueue_progress_refresh)
+        # and their path progress is part of analytics' progress-tracking figures
+        hooks.on_path_progress(path_progress_of)

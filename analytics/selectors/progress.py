@@ -11,6 +11,7 @@ from typing import Annotated, Any, TypedDict
 
 from django.db.models import Count, Max, QuerySet, Sum
 
+from analytics.hooks import path_progress
 from analytics.models import COMPLETE_ACTIONS, LearningEvent, StudentDailyRollup, StudentItemDay
 from classroom.models import Course, Enrollment, LearningItem
 from core.figures import minutes, percent, score_average
@@ -171,6 +172,12 @@ class ProgressTracking(TypedDict):
     average_progress: Annotated[float | None, "Progress averaged over the paths with items."]
     paths: list[LearningPathProgress]
     recent_completions: list[RecentCompletion]
+    learning_paths: Annotated[
+        list[dict[str, Any]],
+        "The school's learning paths (ordered items, possibly across classes) lying in these classes, with the "
+        "student's progress along each: steps total and completed, percent, current step, time spent, last access, "
+        "completion (as GET /api/v1/recommendations/paths/ answers).",
+    ]
 
 
 def progress_tracking(*, student_id: int, courses: QuerySet[Course], now: datetime, limit: int = 10) -> dict[str, Any]:
@@ -222,6 +229,7 @@ def progress_tracking(*, student_id: int, courses: QuerySet[Course], now: dateti
             {"completed_at": occurred_at, "action": action, "course": course_id, "item": item_id, "title": title}
             for occurred_at, action, course_id, item_id, title in recent
         ],
+        "learning_paths": path_progress(student_id, courses.values("pk")),
     }
 
 

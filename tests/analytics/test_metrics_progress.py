@@ -242,6 +242,7 @@ def test_progress_tracking_of_a_student(school: School, recent: None) -> None:
                 "title": school.item.title,
             },
         ],
+        "learning_paths": [],  # none in this school (tests/recommendations/test_paths.py has some)
     }
 
 
@@ -488,8 +489,9 @@ def test_user_analytics_for_a_teacher_shows_the_shared_class(school: School, rec
         # + the 404 check of the named course
         ("/api/v1/analytics/engagement-metrics?timeframe=6h&course={course}", 5),
         # student, completed items, items, courses, recent completions
-        ("/api/v1/analytics/progress-tracking?student={student}", 5),
-        ("/api/v1/analytics/progress-tracking?student={student}&course={course}", 6),
+        # + the student's learning paths (recommendations: the student, their path progress)
+        ("/api/v1/analytics/progress-tracking?student={student}", 7),
+        ("/api/v1/analytics/progress-tracking?student={student}&course={course}", 8),
         # student, completed items, items, rollups, courses
         ("/api/v1/analytics/learning-progress?student={student}", 5),
         ("/api/v1/analytics/learning-progress?student={student}&course={course}", 6),
