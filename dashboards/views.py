@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadReque
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError
 
@@ -27,7 +28,7 @@ from analytics.metrics import ITEM_HELP, MODULE_HELP
 from core.exceptions import ApplicationError
 from core.metrics import metric
 from core.params import ChoiceParam, CountParam, IdParam, PeriodParam, QuerySerializer, ascii_integer, query_of
-from dashboards import charts, risk_parts
+from dashboards import charts, recommendation_parts, risk_parts
 from messaging.models import SUBJECT_MAX_CHARS
 from messaging.services import RateLimited, message_send
 
@@ -90,6 +91,7 @@ def _student_page(request: HttpRequest, student_id: int) -> HttpResponse:
         return _bad_query(error)
     student = scope.student
     courses = data["courses"]
+    now = timezone.now()
     context = {
         "data": data,
         "shows_oulad": scope.courses.filter(external_source=OULAD).exists(),
@@ -97,6 +99,8 @@ def _student_page(request: HttpRequest, student_id: int) -> HttpResponse:
         "own_page": viewer.pk == student.pk,
         "live_subscription": _progress_subscription(viewer, student),
         "risk_history": risk_parts.risk_history(viewer, student, courses),
+        # issue 16: learning paths and goals, inside the dashboard part (a `goal_milestone` patches it)
+        **recommendation_parts.paths_goals(viewer=viewer, student=student, now=now),
         "zone": scope.zone,
         "charts": [
             charts.bar(
@@ -110,6 +114,10 @@ def _student_page(request: HttpRequest, student_id: int) -> HttpResponse:
             charts.line("xp", "XP per day", data["heatmap"], {"xp": "XP"}),
         ],
     }
+    if request.GET.get("fragment") != "1":
+        # next steps sit outside the dashboard part (they follow no timeframe): next_steps.js re-reads them from the
+        # API after a dismiss or a live `recommendations` message, so a patch of the part neither reads nor marks them
+        context |= recommendation_parts.next_steps(viewer=viewer, student=student, courses=courses, now=now)
     return _render(request, "student.html", context)
 
 

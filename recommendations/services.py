@@ -332,14 +332,58 @@ def refresh_course(
         rows.extend(entries)
 
     with transaction.atomic():
-        Recommendation.objects.filter(course=course, student_id__in=wanted, status=Recommendation.Status.ACTIVE).update(
-            status=Recommendation.Status.SUPERSEDED
-        )
-        Recommendation.objects.bulk_create(rows, batch_size=5000)
+        _write(course, wanted, rows)
         if announce:
             messages = [(student_group(s), {"type": "recommendations.updated", "student": s}) for s in sorted(wanted)]
             transaction.on_commit(lambda: group_send_many(messages))
     return RefreshResult(students=len(wanted), written=len(rows))
+
+
+# What a refresh rewrites on a recommendation that stays (same student, category, item or module): its id, what
+# the student did with it (shown, opened, feedback) and when it was first made are kept.
+KEPT_FIELDS_REWRITTEN = [
+    "rank",
+    "relevance_score",
+    "confidence",
+    "reasoning",
+    "signals",
+    "title",
+    "description",
+    "prerequisites",
+    "expected_outcomes",
+    "difficulty",
+    "estimated_minutes",
+    "estimated_time_source",
+    "tags",
+    "strategy",
+    "expires_at",
+]
+
+
+def _key(recommendation: Recommendation) -> tuple[int, str, int | None, int | None]:
+    return (recommendation.student_id, recommendation.category, recommendation.item_id, recommendation.module_id)
+
+
+def _write(course: Course, wanted: set[int], rows: list[Recommendation]) -> None:
+    """Replace the students' active recommendations of the class by `rows`: one still suggested keeps its row
+    (rewritten), the others are superseded, the new ones inserted."""
+    active = Recommendation.objects.filter(course=course, student_id__in=wanted, status=Recommendation.Status.ACTIVE)
+    existing = {_key(row): row for row in active.only("pk", "student_id", "category", "item_id", "module_id")}
+    kept: list[Recommendation] = []
+    new: list[Recommendation] = []
+    for row in rows:
+        old = existing.pop(_key(row), None)
+        if old is None:
+            new.append(row)
+        else:
+            row.pk = old.pk
+            kept.append(row)
+    if existing:
+        Recommendation.objects.filter(pk__in=[row.pk for row in existing.values()]).update(
+            status=Recommendation.Status.SUPERSEDED
+        )
+    Recommendation.objects.bulk_update(kept, KEPT_FIELDS_REWRITTEN, batch_size=2000)
+    Recommendation.objects.bulk_create(new, batch_size=5000)
 
 
 def _append(

@@ -193,8 +193,8 @@ def _page_client(user: Any) -> Client:
 @pytest.mark.parametrize(
     ("url", "who", "queries"),
     [
-        ("/progress/", "student", 26),
-        ("/students/{student}/progress/", "teacher", 25),  # issue 14: + the risk history
+        ("/progress/", "student", 31),  # issue 16: + paths and goals, next steps
+        ("/students/{student}/progress/", "teacher", 29),  # issue 14: + the risk history; 16: + next steps, history
         ("/classes/{course}/dashboard/", "teacher", 24),  # issue 13: as the meso metric, + 4; issue 14: at risk, + 3
         ("/institution/", "admin", 19),  # issue 14: + the model cards, + re-engagement (3)
     ],

@@ -3,7 +3,10 @@
    dashboard part is re-read and patched in place ("dashboard:refresh", dashboards.js), so the row shows what the
    server now holds. Buttons keep their element across patches (dashboards.js leaves form controls alone), so what
    they act on is read from their row (data-prediction, data-alert) and the pressed verdict from data-verdict.
-   Listeners sit on the document: rows added by a live `alert` work at once. */
+   Listeners sit on the document: rows added by a live `alert` work at once. "Ideas" on an alert reads the assistant's
+   intervention ideas (GET /api/v1/recommendations/alerts/{id}/ideas: Gemini's when the school turned it on, else
+   EduPath's from the alert's factors; the note says which) into the row; a patch renders that box empty, so what was
+   read is kept per alert and put back after each patch. */
 (function () {
   "use strict";
 
@@ -69,6 +72,65 @@
     return header ? header.textContent.trim() : "the student";
   }
 
+  // ---- Intervention ideas per alert ----
+  const ideas = new Map(); // alert id -> the ideas API's answer
+  const openIdeas = new Set(); // alert ids whose ideas the teacher has open
+
+  function getJson(url) {
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } }).then(function (response) {
+      return response.json().catch(function () { return null; }).then(function (answer) {
+        if (!response.ok) { throw new Error(reason(answer, response.status)); }
+        return answer;
+      });
+    });
+  }
+
+  function ideasBox(answer) {
+    const list = document.createElement("ul");
+    list.setAttribute("data-ideas-list", "");
+    answer.ideas.forEach(function (text) {
+      const item = document.createElement("li");
+      item.textContent = text;
+      list.appendChild(item);
+    });
+    if (!answer.ideas.length) {
+      const none = document.createElement("li");
+      none.className = "muted";
+      none.textContent = "No ideas for this alert.";
+      list.appendChild(none);
+    }
+    const note = document.createElement("p");
+    note.className = "muted small";
+    note.setAttribute("data-ideas-note", "");
+    note.textContent = answer.note || (answer.source === "gemini" ? "Written by Gemini." : "Written by EduPath.");
+    return [list, note];
+  }
+
+  // The row's "Ideas" button and box as the teacher left them (after a click, or after a patch re-rendered the box).
+  function showIdeas(row) {
+    const button = row.querySelector("button[data-alert-ideas-button]");
+    const box = row.querySelector("[data-alert-ideas]");
+    const alert = row.dataset.alert;
+    if (!button || !box || !alert) { return; }
+    const shown = openIdeas.has(alert) && ideas.has(alert);
+    button.setAttribute("aria-controls", "ideas-" + alert);
+    button.setAttribute("aria-expanded", String(shown));
+    button.textContent = shown ? "Hide ideas" : "Ideas";
+    if (!shown) {
+      box.hidden = true;
+      box.replaceChildren();
+      return;
+    }
+    const answer = ideas.get(alert);
+    box.dataset.source = answer.source;
+    box.replaceChildren.apply(box, ideasBox(answer));
+    box.hidden = false;
+  }
+
+  function showAllIdeas() {
+    document.querySelectorAll("[data-risk-section] tr[data-alert]").forEach(showIdeas);
+  }
+
   function busy(button, promise) {
     button.disabled = true;
     return promise.finally(function () { button.disabled = false; });
@@ -97,6 +159,29 @@
           refresh();
         })
         .catch(function (error) { say("Alert not changed: " + error.message, true); }));
+    } else if (button.hasAttribute("data-alert-ideas-button") && row.dataset.alert) {
+      const alert = row.dataset.alert;
+      if (openIdeas.has(alert)) {
+        openIdeas.delete(alert);
+        showIdeas(row);
+      } else if (ideas.has(alert)) {
+        openIdeas.add(alert);
+        showIdeas(row);
+      } else {
+        button.textContent = "Loading ideas…";
+        busy(button, getJson("/api/v1/recommendations/alerts/" + encodeURIComponent(alert) + "/ideas")
+          .then(function (answer) {
+            ideas.set(alert, answer);
+            openIdeas.add(alert);
+          })
+          .catch(function (error) { say("No ideas: " + error.message, true); })
+          .finally(function () {
+            // the row may have been patched meanwhile: show what is known in the row that holds this alert now
+            const current = document.querySelector("[data-risk-section] tr[data-alert='" + alert + "']");
+            if (current) { showIdeas(current); }
+            if (current !== row) { showIdeas(row); }
+          }));
+      }
     }
   });
 
@@ -129,5 +214,6 @@
   });
 
   document.addEventListener("dashboard:updated", showVerdicts);
+  document.addEventListener("dashboard:updated", showAllIdeas);
   document.addEventListener("DOMContentLoaded", showVerdicts);
 })();

@@ -373,7 +373,9 @@
   // about this page's scope asks the reader for a patch, so numbers, charts, rows and lists change in place. The
   // state is shown; a lost connection is retried with exponential backoff, and the page re-reads after reconnecting
   // because messages sent meanwhile are not replayed.
-  const LIVE_TYPES = ["live_update", "user_event", "level_up", "achievement", "leaderboard", "alert"];
+  // Every message is also handed to the page's own scripts as a "live:message" event (e.g. a student's next steps,
+  // which sit outside the dashboard part and are re-read from their API: recommendations/next_steps.js).
+  const LIVE_TYPES = ["live_update", "user_event", "level_up", "achievement", "leaderboard", "alert", "goal_milestone"];
   function live(read) {
     const source = document.getElementById("live-subscription");
     const state = document.querySelector("[data-live-state]");
@@ -391,6 +393,7 @@
       socket.addEventListener("message", function (event) {
         let message;
         try { message = JSON.parse(event.data); } catch (error) { return; }
+        document.dispatchEvent(new CustomEvent("live:message", { detail: message }));
         if (message.type === "subscribed") {
           attempt = 0;
           show("live", "Live");
