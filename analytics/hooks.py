@@ -36,14 +36,15 @@ def events_stored(stored: StoredEvents) -> None:
 
 # Learning paths (ordered items, possibly across classes) with each student's progress along them: recommendations
 # keeps those and adds them to the progress-tracking figures here, so analytics does not import it.
-_path_progress: list[Callable[[int, Any], list[dict[str, Any]]]] = []
+_path_progress: list[Callable[[int, Any], list[Any]]] = []
 
 
-def on_path_progress(provider: Callable[[int, Any], list[dict[str, Any]]]) -> None:
-    """`provider(student_id, course_ids)` → the student's learning paths with progress, limited to paths lying in the
-    classes `course_ids` (a subquery) the viewer may see."""
+def on_path_progress(provider: Callable[[int, Any], list[Any]]) -> None:
+    """`provider(student_id, course_ids)` → the student's learning paths with progress
+    (analytics.selectors.progress.PathProgressOut), limited to paths lying in the classes `course_ids` (a subquery)
+    the viewer may see."""
     _path_progress.append(provider)
 
 
-def path_progress(student_id: int, course_ids: Any) -> list[dict[str, Any]]:
+def path_progress(student_id: int, course_ids: Any) -> list[Any]:
     return [row for provider in _path_progress for row in provider(student_id, course_ids)]

@@ -3,7 +3,6 @@ next_steps.js) and "Learning paths and goals" (recommendations/_paths_goals.html
 GET /api/v1/recommendations/ answers (same scope, order and fields, `recommendation_out`), so the page's first list
 and the lists next_steps.js re-renders from the API after a dismiss or a live message look alike."""
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,19 +14,13 @@ from classroom.selectors import courses_in_common, sees_whole_student
 from recommendations import services
 from recommendations.api.views import MAX_LIMIT, recommendation_out
 from recommendations.goals import paths_goals_panel
-from recommendations.models import Category, Recommendation
-from recommendations.selectors import recommendations_for
+from recommendations.models import Recommendation
+from recommendations.selectors import best_first, recommendations_for
 
 # The page lists this many next steps: a short list is read, a long one skimmed. The student's other active ones
 # wait their turn, so a dismissed step is replaced from them (or from the refresh the dismiss starts).
 SHOWN = 5
 HISTORY_SHOWN = 30  # "Recommended before", newest first: about three refreshes' worth
-
-
-def best_first(found: Sequence[Recommendation]) -> list[Recommendation]:
-    """Next steps in the order the API lists them (RecommendationListView, DismissView): activities (work due soon
-    and graded items) first, then by relevance across classes."""
-    return sorted(found, key=lambda r: (-r.relevance_score if r.category != Category.ACTIVITY else -2.0, r.rank, r.pk))
 
 
 VERDICTS = {"helpful": "Helpful", "not_helpful": "Not helpful", "irrelevant": "Irrelevant"}

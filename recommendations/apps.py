@@ -3,12 +3,11 @@ from typing import Any
 from django.apps import AppConfig
 
 
-def path_progress_of(student_id: int, course_ids: Any) -> list[dict[str, Any]]:
+def path_progress_of(student_id: int, course_ids: Any) -> list[Any]:
     from accounts.models import User
     from recommendations.paths import paths_for_student
 
-    student = User.objects.get(pk=student_id)
-    return [dict(row) for row in paths_for_student(student, course_ids=course_ids)]
+    return list(paths_for_student(User.objects.get(pk=student_id), course_ids=course_ids))
 
 
 class RecommendationsConfig(AppConfig):

@@ -17,12 +17,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
-from typing import Annotated, Any, TypedDict
+from typing import Any
 
 from django.db.models import Max, Min, Q, QuerySet, Sum
 
 from accounts.models import User
 from analytics.models import COMPLETE_ACTIONS, LearningEvent, StudentItemDay
+from analytics.selectors.progress import PathProgressOut
 from classroom.models import Enrollment, LearningPath, LearningPathStep, Submission
 from classroom.selectors import STUDENT_VISIBLE_STATUSES
 from recommendations.models import PathProgress
@@ -217,31 +218,6 @@ def _progress_row(
 
 
 # SECTION: reading
-
-
-class StepOut(TypedDict):
-    step: int
-    position: int
-    item: int
-    title: str
-    kind: str
-    course_code: str
-
-
-class PathProgressOut(TypedDict):
-    """One path a student follows and how far along it they are."""
-
-    path: int
-    title: str
-    description: str
-    steps_total: int
-    steps_completed: int
-    progress_percent: Annotated[float, "Steps completed out of all, in percent."]
-    current_step: Annotated[StepOut | None, "The first step not completed, in path order; null once complete."]
-    time_spent_seconds: Annotated[int, "Sum of the durations of the student's events on the path's items."]
-    last_accessed: Annotated[datetime | None, "The student's latest event on an item of the path."]
-    completed_at: Annotated[datetime | None, "When the last step was completed; null until every step is."]
-    updated_at: Annotated[datetime, "When these figures were last recomputed from the student's events."]
 
 
 def paths_within(course_ids: Any) -> QuerySet[LearningPath]:

@@ -1,5 +1,6 @@
 """Reads for recommendations: a class's views for the engine, and the recommendations a viewer may see."""
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -92,6 +93,21 @@ def recommendations_for(
         queryset = queryset.filter(category=category)
     order = ["rank", "id"] if not include_history else ["-created_at", "rank", "id"]
     return list(queryset.order_by(*order)[:limit])
+
+
+# Signals that put a step before the ranked ones: work due soon and the current step of a learning path.
+FIRST_SIGNALS = ("due_soon", "path_next")
+
+
+def best_first(found: Sequence[Recommendation]) -> list[Recommendation]:
+    """A student's next steps across classes in the order the API and the pages list them: work due soon and path
+    steps first (in their class's order), then the rest by relevance (ties: the class's rank)."""
+
+    def order(rec: Recommendation) -> tuple[int, float, int, int]:
+        first = bool(rec.signals) and rec.signals[0].get("kind") in FIRST_SIGNALS
+        return (0 if first else 1, 0.0 if first else -rec.relevance_score, rec.rank, rec.pk)
+
+    return sorted(found, key=order)
 
 
 def recently_declined(*, student_ids: list[int], since: Any) -> set[tuple[int, int]]:

@@ -37,7 +37,7 @@ def enqueue_progress_refresh(stored: StoredEvents) -> None:
     broker down: logged; the next ingestion (or the nightly check) catches up. Off where no worker serves the queue
     (RECOMMENDATIONS_REFRESH_QUEUED false, as in the test settings: the broker would only pile up tasks)."""
     learners = sorted(stored.actor_ids)
-    if not learners or not getattr(settings, "RECOMMENDATIONS_REFRESH_QUEUED", True):
+    if not learners or not settings.RECOMMENDATIONS_REFRESH_QUEUED:
         return
     try:
         pipe = cache_redis().pipeline(transaction=False)

@@ -94,6 +94,16 @@ def test_logout_needs_a_string_token(school: School) -> None:
         ("/api/v1/users/", {"offset": "-1"}, "offset"),
         ("/api/v1/courses/", {"active_on": "yesterday"}, "active_on"),
         ("/api/v1/courses/", {"starts_after": "2026-13-01"}, "starts_after"),
+        # next steps (issue 16): checked before the (missing) student is
+        ("/api/v1/recommendations/", {"category": "wizard"}, "category"),
+        ("/api/v1/recommendations/", {"limit": "0"}, "limit"),
+        ("/api/v1/recommendations/", {"limit": "51"}, "limit"),
+        ("/api/v1/recommendations/", {"history": "maybe"}, "history"),
+        ("/api/v1/recommendations/", {"student": "\u0661"}, "student"),
+        ("/api/v1/recommendations/explanation", {"student": "²"}, "student"),
+        ("/api/v1/recommendations/goals/", {"student": "-1"}, "student"),
+        ("/api/v1/recommendations/paths/", {"student": str(2**63)}, "student"),
+        ("/api/v1/recommendations/alerts/1/ideas", {"days": "7"}, "days"),
     ],
 )
 def test_bad_query_parameters(school: School, url: str, params: dict[str, str], field: str) -> None:
@@ -110,7 +120,16 @@ def test_bad_filter_id_on_a_nested_list(school: School) -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["/api/v1/users/abc/", "/api/v1/courses/abc/", "/api/v1/courses/abc/items/", "/api/v1/nothing/"]
+    "url",
+    [
+        "/api/v1/users/abc/",
+        "/api/v1/courses/abc/",
+        "/api/v1/courses/abc/items/",
+        "/api/v1/nothing/",
+        "/api/v1/recommendations/abc/open",
+        "/api/v1/recommendations/goals/abc",
+        "/api/v1/recommendations/alerts/abc/ideas",
+    ],
 )
 def test_invalid_ids_in_paths_are_json_404s(school: School, url: str) -> None:
     response = client_for(school.admin).get(url)

@@ -6,6 +6,7 @@ not exist. test_every_url_is_in_the_matrix fails when a URL is added without a r
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 from uuid import uuid4
 
@@ -16,9 +17,11 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import Organization, User
-from classroom.models import Enrollment
+from classroom.models import Enrollment, LearningItem
 from core.jobs import job_create
 from core.models import Job
+from recommendations.goals import goal_create
+from recommendations.models import Category, Goal, Recommendation
 from reports.models import ReportDefinition
 from reports.schedules import schedule_create
 from reports.services import definition_create, run_execute, run_request
@@ -1023,6 +1026,134 @@ REPORT_PAGE_CASES = [
 CASES.extend(REPORT_PAGE_CASES)
 
 
+# Issue 16, next steps: a student's own list (staff: `student=` in their scope, as for the student's other figures);
+# feedback, dismiss and open only on the student's own recommendations (anyone else's, staff's included: 404 like a
+# missing one); intervention ideas on an alert for the staff who see it (students: 404, as on every risk URL); goals
+# set and changed by the student alone, paths and goals read like the student's other figures.
+REC_STUDENTS = {**RISK_STUDENTS, "classmate": "course"}
+
+
+def recommendation_of(school: School, who: str | None) -> int:
+    """The id of an active recommendation (made on first use) of the School's `who` in their class, on an item of
+    the class when it has one; a missing id for None."""
+    if who is None:
+        return MISSING_ID
+    student = getattr(school, who)
+    found = Recommendation.objects.filter(student=student, status=Recommendation.Status.ACTIVE).first()
+    if found is None:
+        course = getattr(school, REC_STUDENTS[who])
+        item = LearningItem.objects.filter(module__course=course).first()
+        now = timezone.now()
+        found = Recommendation.objects.create(
+            organization_id=course.organization_id,
+            student=student,
+            course=course,
+            item=item,
+            category=Category.RESOURCE,
+            kind=item.kind if item else "",
+            title=item.title if item else course.title,
+            rank=0,
+            relevance_score=0.8,
+            confidence=0.5,
+            reasoning="6 of your 9 classmates opened it in the last 7 days.",
+            signals=[{"kind": "class_recent", "opened_7d": 6, "classmates": 9, "since": now.date().isoformat()}],
+            strategy="matrix",
+            created_at=now,
+            expires_at=now + timedelta(days=1),
+        )
+    return found.pk
+
+
+def goal_of(school: School, who: str | None) -> int:
+    """The id of an active weekly-minutes goal (made on first use) of the School's student `who`; missing for None."""
+    if who is None:
+        return MISSING_ID
+    student = getattr(school, who)
+    goal = Goal.objects.filter(student=student).first() or goal_create(
+        student=student, kind="weekly_minutes", target=30, now=timezone.now()
+    )
+    return goal.pk
+
+
+def feedback_on(who: str | None) -> Callable[[School], dict[str, Any]]:
+    return lambda s: {"recommendation_id": recommendation_of(s, who), "rating": 4, "helpful": True, "comments": "Ok"}
+
+
+OWN_ONLY = {"anonymous": 401, "student": 200, "teacher": 404, "admin": 404}
+NOBODYS = {"anonymous": 401, "student": 404, "teacher": 404, "admin": 404}
+# (whose recommendation or goal, expected statuses): only the student themselves may act on theirs
+OWN_SCOPES: list[tuple[str | None, dict[str, int]]] = [
+    ("student", OWN_ONLY),
+    ("classmate", NOBODYS),
+    ("other_student", NOBODYS),
+    ("foreign_student", NOBODYS),
+    (None, NOBODYS),
+]
+RECOMMENDATION_CASES = [
+    *student_cases("recommendations", "recommendations/"),
+    # staff's view of what was recommended before and what became of it; a student's own list ignores `history`
+    *[
+        Case("recommendations", with_id("/api/v1/recommendations/?history=true&limit=50&student={}", who), expect)
+        for who, expect in (
+            ("student", {"anonymous": 401, "student": 200, "teacher": 200, "admin": 200}),
+            ("classmate", {"anonymous": 401, "student": 404, "teacher": 200, "admin": 200}),
+            ("other_student", {"anonymous": 401, "student": 404, "teacher": 404, "admin": 200}),
+            ("foreign_student", {"anonymous": 401, "student": 404, "teacher": 404, "admin": 404}),
+            (None, {"anonymous": 401, "student": 404, "teacher": 404, "admin": 404}),
+        )
+    ],
+    Case(
+        "recommendations",
+        lambda s: "/api/v1/recommendations/?category=skill&limit=1",
+        {"anonymous": 401, "student": 200, "teacher": 400, "admin": 400},
+    ),
+    *student_cases("recommendation-explanation", "recommendations/explanation"),
+    *[
+        Case(
+            "recommendation-feedback",
+            lambda s: "/api/v1/recommendations/feedback",
+            {role: 201 if code == 200 else code for role, code in expect.items()},
+            method="post",
+            body=feedback_on(who),
+        )
+        for who, expect in OWN_SCOPES
+    ],
+    *[
+        Case(name, risk_url(template, recommendation_of, who), expect, method="post")
+        for name, template in (
+            ("recommendation-dismiss", "/api/v1/recommendations/{}/dismiss"),
+            ("recommendation-open", "/api/v1/recommendations/{}/open"),
+        )
+        for who, expect in OWN_SCOPES
+    ],
+    *[
+        Case("recommendation-alert-ideas", risk_url("/api/v1/recommendations/alerts/{}/ideas", risk_alert_of, who), e)
+        for who, e in RISK_SCOPES
+    ],
+    *student_cases("recommendation-goals", "recommendations/goals/"),
+    *student_cases("recommendation-paths", "recommendations/paths/"),
+    Case(
+        "recommendation-goals",
+        lambda s: "/api/v1/recommendations/goals/",
+        {"anonymous": 401, "student": 201, "teacher": 403, "admin": 403},
+        method="post",
+        body=lambda s: {"kind": "weekly_xp", "target": 50},
+    ),
+    *[
+        Case(
+            "recommendation-goal-detail",
+            risk_url("/api/v1/recommendations/goals/{}", goal_of, who),
+            {role: ok if code == 200 else code for role, code in expect.items()},
+            method=method,
+            body=body,
+        )
+        for method, body, ok in (("get", None, 200), ("patch", lambda s: {"target": 60}, 200), ("delete", None, 204))
+        for who, expect in (("student", OWN_ONLY), ("classmate", NOBODYS), (None, NOBODYS))
+    ],
+]
+CASES.extend(RECOMMENDATION_CASES)
+
+
 # URL names tested elsewhere for every role, with the module that does it.
 COVERED_ELSEWHERE = {"health": "tests/core/test_health.py"}
 
@@ -1088,6 +1219,20 @@ FORBIDDEN_VS_MISSING = [
     (
         "/api/v1/analytics/dashboards/micro?student={0.other_student.pk}",
         "/api/v1/analytics/dashboards/micro?student={missing}",
+    ),
+    # issue 16: a student's next steps, their explanation, goals and paths
+    ("/api/v1/recommendations/?student={0.other_student.pk}", "/api/v1/recommendations/?student={missing}"),
+    (
+        "/api/v1/recommendations/explanation?student={0.foreign_student.pk}",
+        "/api/v1/recommendations/explanation?student={missing}",
+    ),
+    (
+        "/api/v1/recommendations/goals/?student={0.other_student.pk}",
+        "/api/v1/recommendations/goals/?student={missing}",
+    ),
+    (
+        "/api/v1/recommendations/paths/?student={0.foreign_student.pk}",
+        "/api/v1/recommendations/paths/?student={missing}",
     ),
 ]
 

@@ -158,6 +158,34 @@ class RecentCompletion(TypedDict):
     title: str | None
 
 
+class StepOut(TypedDict):
+    """A step of a learning path."""
+
+    step: int
+    position: int
+    item: int
+    title: str
+    kind: str
+    course_code: str
+
+
+class PathProgressOut(TypedDict):
+    """One learning path a student follows and how far along it they are (recommendations keeps these figures:
+    PathProgress, refreshed from the student's events)."""
+
+    path: int
+    title: str
+    description: str
+    steps_total: int
+    steps_completed: int
+    progress_percent: Annotated[float, "Steps completed out of all, in percent."]
+    current_step: Annotated[StepOut | None, "The first step not completed, in path order; null once complete."]
+    time_spent_seconds: Annotated[int, "Sum of the durations of the student's events on the path's items."]
+    last_accessed: Annotated[datetime | None, "The student's latest event on an item of the path."]
+    completed_at: Annotated[datetime | None, "When the last step was completed; null until every step is."]
+    updated_at: Annotated[datetime, "When these figures were last recomputed from the student's events."]
+
+
 class ProgressTracking(TypedDict):
     """A student's learning paths: their classes."""
 
@@ -173,7 +201,7 @@ class ProgressTracking(TypedDict):
     paths: list[LearningPathProgress]
     recent_completions: list[RecentCompletion]
     learning_paths: Annotated[
-        list[dict[str, Any]],
+        list[PathProgressOut],
         "The school's learning paths (ordered items, possibly across classes) lying in these classes, with the "
         "student's progress along each: steps total and completed, percent, current step, time spent, last access, "
         "completion (as GET /api/v1/recommendations/paths/ answers).",

@@ -268,6 +268,11 @@ SPECTACULAR_SETTINGS = {
             "description": "Report definitions over the metric catalogue's datasets, runs (jobs) and their files, "
             "direct exports (CSV, XLSX, JSON, PDF) and schedules by e-mail. Staff only.",
         },
+        {
+            "name": "recommendations",
+            "description": "Next steps with the facts behind them, feedback, dismiss and open; learning paths and "
+            "goals; the assistant's explanation and intervention ideas (Gemini when turned on, else local text).",
+        },
         {"name": "dashboards", "description": "The figures of the student, class and school dashboards."},
         {"name": "live", "description": "Live figures and tickets for the WebSocket stream (/ws/live/)."},
     ],

@@ -4,7 +4,7 @@ feedback, dismiss and open, the assistant's words on a student's next steps and 
 alert. Someone else's recommendation, or a student outside the requester's scope, is answered 404."""
 
 from datetime import datetime
-from typing import Annotated, Any, TypedDict, cast
+from typing import Annotated, Any, Required, TypedDict, cast
 
 from django.db.models import QuerySet
 from django.urls import path
@@ -17,12 +17,12 @@ from rest_framework.views import APIView
 
 from accounts.models import User
 from classroom.selectors import courses_in_common, scoped_get_or_404, sees_whole_student, student_in_scope
-from core.params import MAX_ID, IdParam, QuerySerializer, query_of
+from core.params import MAX_ID, CountParam, IdParam, QuerySerializer, query_of
 from core.schema import answer_type
 from core.serializers import ChoiceField, StrictSerializer
 from recommendations import assist, services
 from recommendations.models import Category, Recommendation, RecommendationFeedback
-from recommendations.selectors import recommendations_for
+from recommendations.selectors import best_first, recommendations_for
 from risk.models import Alert
 from risk.selectors import visible_alerts
 
@@ -37,7 +37,7 @@ class RecommendationQuery(QuerySerializer):
     student = IdParam(
         help_text="Staff: a student you may see (a teacher: one of your classes). Students: yourself, the default."
     )
-    limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=10, help_text="1 to 50 (default 10).")
+    limit = CountParam(default=10, maximum=MAX_LIMIT, unit="recommendations", help_text="1 to 50 (default 10).")
     category = ChoiceField(choices=Category.choices, required=False, help_text="Only this category.")
     history = serializers.BooleanField(
         default=False,
@@ -56,7 +56,7 @@ class NoQuery(QuerySerializer):
     """No parameters: any given is refused, naming it."""
 
 
-class FeedbackIn(StrictSerializer):
+class RecommendationFeedbackIn(StrictSerializer):
     """Seed 000's feedback: the recommendation, a rating from 1 to 5, whether it helped, and comments. Giving
     feedback again on the same recommendation updates it."""
 
@@ -77,6 +77,37 @@ class FeedbackIn(StrictSerializer):
 # SECTION: answers
 
 
+class SignalOut(TypedDict, total=False):
+    """One fact behind a recommendation; which fields it has depends on its `kind` (recommendations.reasoning)."""
+
+    kind: Required[
+        Annotated[str, "due_soon, mastery_gap, class_recent, class_uptake, similar_students or planned_week."]
+    ]
+    due_at: Annotated[str, "due_soon: when the work is due (ISO 8601)."]
+    days_left: Annotated[int, "due_soon: whole days until then."]
+    handed_in: Annotated[int, "due_soon: classmates who handed it in."]
+    classmates: Annotated[int, "due_soon, class_recent: the student's classmates."]
+    module: Annotated[str, "mastery_gap: the module's title."]
+    student_mean: Annotated[float, "mastery_gap: the student's mean score there, in percent."]
+    class_mean: Annotated[float, "mastery_gap: the classmates' mean score there, in percent."]
+    classmates_scored: Annotated[int, "mastery_gap: classmates with a score there."]
+    opened_7d: Annotated[int, "class_recent: classmates who opened it in the last 7 days."]
+    since: Annotated[str, "class_recent: the first day of those 7 (ISO 8601)."]
+    new_7d: Annotated[int, "class_uptake: classmates who opened it for the first time in those 7 days."]
+    had_not_opened: Annotated[int, "class_uptake: classmates who had not opened it before them."]
+    opened_next_week: Annotated[int, "similar_students: those of them who opened it the following week."]
+    neighbours: Annotated[int, "similar_students: classmates whose history was most like the student's."]
+    week: Annotated[int, "planned_week: the week the item is planned for."]
+    current_week: Annotated[int, "planned_week: the course's current week."]
+
+
+class GivenFeedbackOut(TypedDict):
+    rating: int | None
+    helpful: bool | None
+    feedback: Annotated[str, "helpful, not_helpful, irrelevant or empty."]
+    comments: str
+
+
 class RecommendationOut(TypedDict):
     id: int
     category: Annotated[str, "course, resource, activity or skill."]
@@ -90,7 +121,7 @@ class RecommendationOut(TypedDict):
     relevance_score: Annotated[float, "0 to 1: the engine's score, relative to the best in the class."]
     confidence: Annotated[float, "0 to 1: how much data stands behind it."]
     reasoning: Annotated[str, "Plain language, written only from `signals`."]
-    signals: Annotated[list[dict[str, Any]], "The facts that produced it (each recomputable from stored data)."]
+    signals: Annotated[list[SignalOut], "The facts that produced it (each recomputable from stored data)."]
     prerequisites: list[str]
     expected_outcomes: list[str]
     difficulty: Annotated[str, "beginner, intermediate, advanced, or empty when unknown."]
@@ -105,7 +136,7 @@ class RecommendationOut(TypedDict):
     clicked_at: datetime | None
     dismissed_at: datetime | None
     completed_at: Annotated[datetime | None, "When the student opened or completed it within 7 days."]
-    feedback: Annotated[dict[str, Any] | None, "The student's feedback: rating, helpful, feedback, comments."]
+    feedback: Annotated[GivenFeedbackOut | None, "The student's feedback: rating, helpful, feedback, comments."]
 
 
 class RecommendationListOut(TypedDict):
@@ -115,7 +146,7 @@ class RecommendationListOut(TypedDict):
     timestamp: datetime
 
 
-class FeedbackOut(TypedDict):
+class RecommendationFeedbackOut(TypedDict):
     recommendation_id: int
     rating: int | None
     helpful: bool | None
@@ -140,7 +171,7 @@ class IdeasOut(TypedDict):
 
 
 def recommendation_out(recommendation: Recommendation, *, show_feedback: bool = True) -> RecommendationOut:
-    feedback: dict[str, Any] | None = None
+    feedback: GivenFeedbackOut | None = None
     try:
         given = recommendation.feedback
     except RecommendationFeedback.DoesNotExist:
@@ -165,7 +196,7 @@ def recommendation_out(recommendation: Recommendation, *, show_feedback: bool = 
         "relevance_score": recommendation.relevance_score,
         "confidence": recommendation.confidence,
         "reasoning": recommendation.reasoning,
-        "signals": [{k: v for k, v in s.items() if k != "module_id"} for s in recommendation.signals],
+        "signals": [cast(SignalOut, {k: v for k, v in s.items() if k != "module_id"}) for s in recommendation.signals],
         "prerequisites": recommendation.prerequisites,
         "expected_outcomes": recommendation.expected_outcomes,
         "difficulty": recommendation.difficulty,
@@ -184,7 +215,7 @@ def recommendation_out(recommendation: Recommendation, *, show_feedback: bool = 
     }
 
 
-def feedback_out(feedback: RecommendationFeedback) -> FeedbackOut:
+def feedback_out(feedback: RecommendationFeedback) -> RecommendationFeedbackOut:
     return {
         "recommendation_id": feedback.recommendation_id,
         "rating": feedback.rating,
@@ -243,8 +274,7 @@ class RecommendationListView(RecommendationsView):
             course_ids=course_ids,
         )
         if not history:
-            found.sort(key=lambda r: (-r.relevance_score if r.category != Category.ACTIVITY else -2.0, r.rank, r.pk))
-            found = found[: query["limit"]]
+            found = best_first(found)[: query["limit"]]
         now = timezone.now()
         if own:
             services.recommendation_shown(recommendations=found, now=now)
@@ -263,17 +293,18 @@ class FeedbackView(RecommendationsView):
     helpful or irrelevant, are not suggested again for a while; classmates' ratings weigh an item's ranking."""
 
     query_serializer = NoQuery
+    also_answers = (status.HTTP_404_NOT_FOUND,)  # the recommendation named in the body is not yours (or missing)
 
     @extend_schema(
         operation_id="recommendations_feedback",
         summary="Feedback on a recommendation",
         parameters=[],
-        request=FeedbackIn,
-        responses={200: answer_type(FeedbackOut), 201: answer_type(FeedbackOut)},
+        request=RecommendationFeedbackIn,
+        responses={200: answer_type(RecommendationFeedbackOut), 201: answer_type(RecommendationFeedbackOut)},
     )
     def post(self, request: Request) -> Response:
         query_of(NoQuery, request.query_params)
-        given = FeedbackIn(data=request.data)
+        given = RecommendationFeedbackIn(data=request.data)
         given.is_valid(raise_exception=True)
         data = given.validated_data
         recommendation = cast(Recommendation, scoped_get_or_404(_own(self.viewer), data["recommendation_id"]))
@@ -307,8 +338,7 @@ class DismissView(RecommendationsView):
         now = timezone.now()
         services.recommendation_dismiss(recommendation=recommendation, now=now)
         found = recommendations_for(student_id=self.viewer.pk, limit=MAX_LIMIT)
-        found.sort(key=lambda r: (-r.relevance_score if r.category != Category.ACTIVITY else -2.0, r.rank, r.pk))
-        found = found[:10]
+        found = best_first(found)[:10]
         services.recommendation_shown(recommendations=found, now=now)
         answer: RecommendationListOut = {
             "student": self.viewer.pk,

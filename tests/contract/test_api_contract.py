@@ -64,6 +64,9 @@ from classroom.roster import roster_import
 from classroom.services import submission_record
 from config.wsgi import application
 from core.jobs import job_create, job_finish, job_start
+from recommendations.goals import goal_create
+from recommendations.models import Goal, Recommendation
+from recommendations.services import refresh_course
 from reports.models import ReportDefinition
 from reports.schedules import schedule_create
 from reports.services import definition_create, run_execute, run_request
@@ -256,6 +259,9 @@ def actor_for(role: str, school: ContractSchool) -> Actor:
             "reports": report_rows(school.school).definition,
             "runs": report_rows(school.school).run,
             "schedules": report_schedule_of(school.school),
+            # next steps (issue 16): the student's active recommendation and goal (only theirs to act on)
+            "recommendations": recommendation_rows(school.school).recommendation,
+            "goals": recommendation_rows(school.school).goal,
         },
     )
 
@@ -329,6 +335,38 @@ def report_schedule_of(school: School) -> int:
         },
     )
     return schedule.pk
+
+
+@dataclass(frozen=True)
+class RecommendationRows:
+    recommendation: int
+    goal: int
+
+
+def recommendation_rows(school: School) -> RecommendationRows:
+    """The student's next steps, written by the engine from the class's events (on first use, as the refresh job
+    would: after the classmate opened a reading the student has not), and a weekly goal of theirs."""
+    student = school.student
+    if not Recommendation.objects.filter(student=student, status=Recommendation.Status.ACTIVE).exists():
+        now = timezone.now()
+        reading = LearningItemFactory.create(
+            module=school.item.module, kind=LearningItem.Kind.RESOURCE, title="Fractions, explained", due_at=None
+        )
+        event = {
+            "event_id": str(uuid.UUID(int=8000)),
+            "action": "material_view",
+            "timestamp": (now - timedelta(days=1)).isoformat(),
+            "course": school.course.pk,
+            "item": reading.pk,
+        }
+        events_ingest(items=[event], principal=school.classmate, now=now, horizon=None)
+        refresh_course(course=school.course, now=now)
+    recommendation = Recommendation.objects.filter(student=student, status=Recommendation.Status.ACTIVE).first()
+    assert recommendation is not None, "the engine recommended nothing to the contract school's student"
+    goal = Goal.objects.filter(student=student).first() or goal_create(
+        student=student, kind="weekly_minutes", target=60, now=timezone.now()
+    )
+    return RecommendationRows(recommendation=recommendation.pk, goal=goal.pk)
 
 
 def real_path_parameters(operation: Any, actor: Actor) -> tuple[dict[str, Any], list[str]]:
@@ -444,6 +482,16 @@ def real_body(label: str, actor: Actor, school: ContractSchool) -> Any:
             "subject": "Your missing work",
             "body": "Two assessments are not handed in yet; can I help?",
         },
+        # next steps (issue 16): the student's feedback on their recommendation (others: 404); a goal and a change
+        "POST /api/v1/recommendations/feedback": {
+            "recommendation_id": recommendation_rows(school.school).recommendation,
+            "rating": 4,
+            "helpful": True,
+            "feedback": "helpful",
+            "comments": "Clear and short.",
+        },
+        "POST /api/v1/recommendations/goals/": {"kind": "weekly_xp", "target": 200},
+        "PATCH /api/v1/recommendations/goals/{id}": {"target": 90},
     }
     return bodies.get(label, _MISSING)
 

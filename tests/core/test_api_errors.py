@@ -198,6 +198,35 @@ def test_every_list_filter_refuses_values_out_of_bounds(school: School) -> None:
 
 
 @pytest.mark.parametrize(
+    ("method", "route", "role"),
+    [
+        ("post", "/api/v1/recommendations/{}/dismiss", "student"),
+        ("post", "/api/v1/recommendations/{}/open", "student"),
+        ("get", "/api/v1/recommendations/goals/{}", "student"),
+        ("patch", "/api/v1/recommendations/goals/{}", "student"),
+        ("delete", "/api/v1/recommendations/goals/{}", "student"),
+        ("get", "/api/v1/recommendations/alerts/{}/ideas", "teacher"),
+    ],
+)
+def test_ids_in_recommendation_paths_past_what_postgresql_holds_are_404s(
+    school: School, method: str, route: str, role: str
+) -> None:
+    """The path converter takes any digits; an id past bigint must be a missing one (404), never a 500."""
+    client = client_for(getattr(school, role))
+    client.raise_request_exception = False
+    for pk in (2**63 - 1, 2**63, 10**30):
+        response = getattr(client, method)(route.format(pk), {"target": 60} if method == "patch" else None, "json")
+        assert assert_json_error(response, 404) == {"detail": "Not found."}, (route, pk)
+
+
+@pytest.mark.parametrize("value", [2**63, 0, -1, "1e3", True, "one"])
+def test_a_recommendation_id_out_of_bounds_in_the_feedback_body_is_a_400(school: School, value: Any) -> None:
+    body = {"recommendation_id": value, "rating": 4}
+    response = client_for(school.student).post("/api/v1/recommendations/feedback", body, format="json")
+    assert "recommendation_id" in assert_json_error(response, 400)
+
+
+@pytest.mark.parametrize(
     ("written", "route"),
     [
         ("/api/v1/me", "/api/v1/me/"),

@@ -15,7 +15,18 @@ from tests.core.test_openapi import served_schema
 from tests.test_metric_schema import bare_schemas
 
 COMMITTED = Path(settings.BASE_DIR) / "docs" / "openapi.yaml"
-APPS = {"accounts", "classroom", "analytics", "gamification", "messaging", "risk", "reports", "dashboards", "live"}
+APPS = {
+    "accounts",
+    "classroom",
+    "analytics",
+    "gamification",
+    "messaging",
+    "risk",
+    "reports",
+    "recommendations",
+    "dashboards",
+    "live",
+}
 # Answers that are files (reports, issue 15), in the format asked for.
 FILE_ANSWERS = {
     ("get", "/api/v1/reports/{id}/export", "200"),
