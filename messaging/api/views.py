@@ -12,15 +12,16 @@ from rest_framework.views import APIView
 
 from accounts.permissions import IsStaffRole
 from classroom.api.scoping import ScopedViewMixin
+from core.exceptions import FlatFieldErrors
 from messaging import selectors, services
 from messaging.api.serializers import MessageIn, MessageOut, NoticeOut
 
 
-class CourseMessageView(APIView):
+class CourseMessageView(FlatFieldErrors, APIView):
     """Send a message to students of one class: an in-app notice for each (on their progress page and in
     `GET /api/v1/notices`), logged per student, and one email each. Teachers of the class and the school's
     administrators; the students must be actively enrolled there. At most MESSAGING_MAX_PER_HOUR messages per
-    sender in any hour (429 with Retry-After)."""
+    sender in any hour (429 with Retry-After). A bad entry of `students` is named by its place (`students.2`)."""
 
     permission_classes = [IsStaffRole]
     also_answers = (status.HTTP_429_TOO_MANY_REQUESTS,)

@@ -202,7 +202,7 @@ def test_who_may_send(
     ("changes", "field"),
     [
         ({"students": []}, "students"),
-        ({"students": ["x"]}, "students"),
+        ({"students": ["x"]}, "students.0"),  # a bad entry is named by its place
         ({"body": "x" * 2001}, "body"),
         ({"subject": ""}, "subject"),
         ({"subject": 12}, "subject"),
