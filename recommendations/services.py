@@ -161,6 +161,40 @@ def _measured_minutes(course: Course, item_ids: list[int], before: datetime) -> 
     }
 
 
+def _mastery_gaps(
+    course: Course, items: list[dict[str, Any]], as_of: datetime, class_ids: set[int], wanted: set[int]
+) -> dict[int, list[dict[str, Any]]]:
+    """Per wanted student, the modules where their mean score trails the rest of the class's by GAP_POINTS or more
+    (with MIN_SCORED classmates scored there), as mastery_gap signals."""
+    module_scores = _module_scores(course, as_of)
+    module_titles = {item["module_id"]: item["module__title"] for item in items}
+    class_means: dict[int, list[float]] = defaultdict(list)
+    for (student_id, module_id), percent in module_scores.items():
+        if student_id in class_ids:
+            class_means[module_id].append(percent)
+    gaps: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for (student_id, module_id), percent in module_scores.items():
+        if student_id not in wanted:
+            continue
+        others = list(class_means[module_id])
+        others.remove(percent)
+        if len(others) < MIN_SCORED:
+            continue
+        class_mean = sum(others) / len(others)
+        if class_mean - percent >= GAP_POINTS:
+            gaps[student_id].append(
+                {
+                    "kind": "mastery_gap",
+                    "module_id": module_id,
+                    "module": module_titles.get(module_id, ""),
+                    "student_mean": round(percent, 1),
+                    "class_mean": round(class_mean, 1),
+                    "classmates_scored": len(others),
+                }
+            )
+    return gaps
+
+
 def refresh_course(
     *,
     course: Course,
@@ -218,32 +252,7 @@ def refresh_course(
             scores[:, item_position[item_id]] *= 1 + 0.1 * (mean - 3)  # 0.8 (all 1s) … 1.2 (all 5s)
 
     # mastery gaps: modules where the student's scores trail the class's
-    module_scores = _module_scores(course, as_of)
-    module_titles = {item["module_id"]: item["module__title"] for item in items}
-    class_means: dict[int, list[float]] = defaultdict(list)
-    for (student_id, module_id), percent in module_scores.items():
-        if student_id in student_position:
-            class_means[module_id].append(percent)
-    gaps: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for (student_id, module_id), percent in module_scores.items():
-        if student_id not in wanted:
-            continue
-        others = list(class_means[module_id])
-        others.remove(percent)
-        if len(others) < MIN_SCORED:
-            continue
-        class_mean = sum(others) / len(others)
-        if class_mean - percent >= GAP_POINTS:
-            gaps[student_id].append(
-                {
-                    "kind": "mastery_gap",
-                    "module_id": module_id,
-                    "module": module_titles.get(module_id, ""),
-                    "student_mean": round(percent, 1),
-                    "class_mean": round(class_mean, 1),
-                    "classmates_scored": len(others),
-                }
-            )
+    gaps = _mastery_gaps(course, items, as_of, set(student_position), wanted)
     for student_id, found in gaps.items():
         found.sort(key=lambda gap: gap["student_mean"] - gap["class_mean"])
         row = student_position[student_id]
