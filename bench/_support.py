@@ -209,3 +209,15 @@ def access_token(port: int, username: str, password: str) -> str:
         raise SystemExit(f"login as {username} failed: HTTP {status}: {content[:300]!r}")
     token: str = orjson.loads(content)["access"]
     return token
+
+
+def migrate_and_import_oulad(oulad: str, *, skip_import: bool) -> None:
+    """Migrate the benchmark's database and import OULAD into it (`manage.py import_oulad PATH`, idempotent);
+    `skip_import` reuses an earlier import."""
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=PROJECT_DIR, check=True)  # noqa: S603
+    if not skip_import:
+        began = time.perf_counter()
+        subprocess.run(  # noqa: S603 - our own interpreter and manage.py
+            [sys.executable, "manage.py", "import_oulad", oulad], cwd=PROJECT_DIR, check=True
+        )
+        print(f"# OULAD import: {time.perf_counter() - began:.0f} s", flush=True)

@@ -30,12 +30,13 @@ The last line printed is:
 
 import argparse
 import os
-import subprocess
 import sys
 import time
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+
+from _support import migrate_and_import_oulad
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/edupath_bench"
@@ -65,13 +66,7 @@ def main() -> None:
     os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     os.environ.setdefault("DJANGO_DEBUG", "false")
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=PROJECT_DIR, check=True)  # noqa: S603
-    if not arguments.skip_import:
-        began = time.perf_counter()
-        subprocess.run(  # noqa: S603 - our own interpreter and manage.py
-            [sys.executable, "manage.py", "import_oulad", arguments.oulad], cwd=PROJECT_DIR, check=True
-        )
-        print(f"# OULAD import: {time.perf_counter() - began:.0f} s", flush=True)
+    migrate_and_import_oulad(arguments.oulad, skip_import=arguments.skip_import)
 
     sys.path.insert(0, str(PROJECT_DIR))
     import django

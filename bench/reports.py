@@ -174,13 +174,9 @@ def main() -> None:
         print(json.dumps(export_case(arguments.case)), flush=True)
         return
 
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=PROJECT_DIR, check=True)  # noqa: S603
-    if not arguments.skip_import:
-        began = time.perf_counter()
-        subprocess.run(  # noqa: S603 - our own interpreter and manage.py
-            [sys.executable, "manage.py", "import_oulad", arguments.oulad], cwd=PROJECT_DIR, check=True
-        )
-        print(f"# OULAD import: {time.perf_counter() - began:.0f} s", flush=True)
+    from _support import migrate_and_import_oulad  # here: the measured children need none of what it loads
+
+    migrate_and_import_oulad(arguments.oulad, skip_import=arguments.skip_import)
 
     figures: dict[str, dict[str, Any]] = {}
     for name in CASES:

@@ -31,7 +31,6 @@ The last line printed is:
 import argparse
 import os
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -50,13 +49,9 @@ def main() -> None:
     os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     os.environ.setdefault("DJANGO_DEBUG", "false")
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=PROJECT_DIR, check=True)  # noqa: S603
-    if not arguments.skip_import:
-        began = time.perf_counter()
-        subprocess.run(  # noqa: S603 - our own interpreter and manage.py
-            [sys.executable, "manage.py", "import_oulad", arguments.oulad], cwd=PROJECT_DIR, check=True
-        )
-        print(f"# OULAD import: {time.perf_counter() - began:.0f} s", flush=True)
+    from _support import migrate_and_import_oulad  # here: this process's peak memory is measured
+
+    migrate_and_import_oulad(arguments.oulad, skip_import=arguments.skip_import)
 
     sys.path.insert(0, str(PROJECT_DIR))
     import django
