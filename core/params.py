@@ -344,6 +344,10 @@ class QuerySerializer(serializers.Serializer):
         return data, used
 
 
+class NoQuery(QuerySerializer):
+    """No parameters: any given is refused, naming it."""
+
+
 def query_of(serializer_class: type[QuerySerializer], params: Any) -> dict[str, Any]:
     """The validated query (raises DRF's ValidationError, a 400 naming each bad parameter). `params` is a QueryDict
     or any mapping; of a repeated parameter the last value counts."""

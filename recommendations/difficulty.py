@@ -25,9 +25,10 @@ set, in the same statement.
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Sum
+from django.db.models import QuerySet, Sum
 
 from analytics.models import LearningEvent
 from classroom.models import Difficulty, DifficultySource, LearningItem, Submission
@@ -73,29 +74,44 @@ def levels_from_times(medians: Mapping[int, float]) -> dict[int, str]:
     return levels
 
 
-def _score_shares(item_ids: list[int]) -> dict[int, list[Decimal]]:
-    """Graded item → each student's latest scored attempt as a share of its maximum (one query)."""
+def latest_score_shares(submissions: QuerySet[Submission]) -> dict[tuple[int, int], Decimal]:
+    """(item, student) → the student's latest scored attempt among `submissions`, as a share of its maximum (one
+    query). Also the recommendations' mastery gaps (recommendations.services)."""
     latest: dict[tuple[int, int], Decimal] = {}
     rows = (
-        Submission.objects.filter(item_id__in=item_ids, score__isnull=False, max_points__gt=0)
+        submissions.filter(score__isnull=False, max_points__gt=0)
         .order_by("item_id", "student_id", "attempt")
         .values_list("item_id", "student_id", "score", "max_points")
     )
     for item_id, student_id, score, maximum in rows.iterator(chunk_size=CHUNK):
         if score is not None and maximum:  # as filtered
             latest[(item_id, student_id)] = score / maximum  # later attempts replace earlier ones
+    return latest
+
+
+def _score_shares(item_ids: list[int]) -> dict[int, list[Decimal]]:
+    """Graded item → each student's latest scored attempt as a share of its maximum (one query)."""
     shares: dict[int, list[Decimal]] = defaultdict(list)
-    for (item_id, _), share in latest.items():
+    for (item_id, _), share in latest_score_shares(Submission.objects.filter(item_id__in=item_ids)).items():
         shares[item_id].append(share)
     return shares
 
 
-def _time_medians(course_ids: list[int] | None, item_ids: set[int]) -> dict[int, float]:
-    """Ungraded item → the median of its students' total seconds on it, for items with MIN_STUDENTS students' time
-    (one query over the courses' events with a duration)."""
+def item_time_medians(
+    *,
+    course_ids: list[int] | None,
+    item_ids: set[int],
+    min_students: int = MIN_STUDENTS,
+    before: datetime | None = None,
+) -> dict[int, float]:
+    """Item → the median of its students' total seconds on it (events before `before`, when given), for items with
+    `min_students` students' time (one query over the courses' events with a duration). Also the recommendations'
+    measured time of an item (recommendations.services)."""
     events = LearningEvent.objects.filter(item_id__isnull=False, duration_seconds__gt=0)
     if course_ids is not None:
         events = events.filter(course_id__in=course_ids)
+    if before is not None:
+        events = events.filter(occurred_at__lt=before)
     per_student = (
         events.values("item_id", "actor_id").annotate(seconds=Sum("duration_seconds")).values_list("item_id", "seconds")
     )
@@ -104,7 +120,7 @@ def _time_medians(course_ids: list[int] | None, item_ids: set[int]) -> dict[int,
         if item_id in item_ids:
             seconds[item_id].append(total)
     return {
-        item_id: float(statistics.median(totals)) for item_id, totals in seconds.items() if len(totals) >= MIN_STUDENTS
+        item_id: float(statistics.median(totals)) for item_id, totals in seconds.items() if len(totals) >= min_students
     }
 
 
@@ -135,7 +151,7 @@ def difficulty_derive(*, course_ids: Iterable[int] | None = None) -> int:
             levels[item_id] = level_from_score(sum(shares, Decimal(0)) / len(shares))
 
     ungraded = {item_id for item_ids in ungraded_by_course.values() for item_id in item_ids}
-    medians = _time_medians(wanted, ungraded)
+    medians = item_time_medians(course_ids=wanted, item_ids=ungraded)
     for item_ids in ungraded_by_course.values():
         levels.update(levels_from_times({item_id: medians[item_id] for item_id in item_ids if item_id in medians}))
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Avg, Count, Q, QuerySet
 
 from classroom.models import Course, LearningItem
 from recommendations.engine import CourseViews
@@ -122,8 +122,6 @@ def recently_declined(*, student_ids: list[int], since: Any) -> set[tuple[int, i
 
 def class_feedback(course_id: int) -> dict[int, float]:
     """Per item of a class, the mean rating classmates gave its recommendations (at least 3 ratings)."""
-    from django.db.models import Avg, Count
-
     rows = (
         Recommendation.objects.filter(course_id=course_id, item__isnull=False, feedback__rating__isnull=False)
         .values("item_id")

@@ -9,7 +9,6 @@ recommendation keeps the facts that produced it (`signals`) and a reasoning writ
 """
 
 import logging
-import statistics
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,16 +19,17 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max, Sum
+from django.db.models import Max
 from django.utils import timezone
 
-from analytics.models import LearningEvent, StudentItemDay
+from analytics.models import StudentItemDay
 from classroom.models import Course, Enrollment, LearningItem, Submission, active_student_filter
 from classroom.selectors import course_zone
 from core.exceptions import ApplicationError
 from core.realtime import group_send_many
 from gamification.services import student_group
 from recommendations import engine, ranker
+from recommendations.difficulty import item_time_medians, latest_score_shares
 from recommendations.models import Category, PathProgress, Recommendation, RecommendationFeedback
 from recommendations.reasoning import reasoning_from
 from recommendations.selectors import class_feedback, course_items, course_views, recently_declined
@@ -66,19 +66,12 @@ def _class_students(course: Course, whole_class: bool) -> list[int]:
     return list(Enrollment.objects.filter(active_student_filter(), course=course).values_list("user_id", flat=True))
 
 
-def _module_scores(course: Course, before: datetime) -> dict[tuple[int, int], float]:
+def _module_scores(course: Course, module_of: dict[int, int], before: datetime) -> dict[tuple[int, int], float]:
     """(student, module) → the mean percent of the student's latest scored attempts in the module, before `before`."""
-    rows = Submission.objects.filter(
-        item__module__course=course, score__isnull=False, max_points__gt=0, submitted_at__lt=before
-    ).values_list("student_id", "item_id", "item__module_id", "attempt", "score", "max_points")
-    per_item: dict[tuple[int, int], tuple[int, int, Decimal]] = {}
-    for student_id, item_id, module_id, attempt, score, maximum in rows.iterator(chunk_size=5000):
-        key = (student_id, item_id)
-        if score is not None and maximum and (key not in per_item or attempt > per_item[key][0]):
-            per_item[key] = (attempt, module_id, Decimal(score) * 100 / Decimal(maximum))
+    latest = latest_score_shares(Submission.objects.filter(item__module__course=course, submitted_at__lt=before))
     totals: dict[tuple[int, int], list[Decimal]] = defaultdict(list)
-    for (student_id, _), (_, module_id, percent) in per_item.items():
-        totals[(student_id, module_id)].append(percent)
+    for (item_id, student_id), share in latest.items():
+        totals[(student_id, module_of[item_id])].append(share * 100)
     return {key: float(sum(values) / len(values)) for key, values in totals.items()}
 
 
@@ -142,23 +135,8 @@ def _path_steps(student_ids: list[int], course: Course) -> dict[int, list[dict[s
 
 def _measured_minutes(course: Course, item_ids: list[int], before: datetime) -> dict[int, int]:
     """Item → the median of classmates' total minutes on it (event durations), with MIN_TIMED students or more."""
-    rows = (
-        LearningEvent.objects.filter(
-            course_id=course.pk, item_id__in=item_ids, duration_seconds__gt=0, occurred_at__lt=before
-        )
-        .values("item_id", "actor_id")
-        .annotate(seconds=Sum("duration_seconds"))
-        .values_list("item_id", "seconds")
-        .order_by()
-    )
-    totals: dict[int, list[int]] = defaultdict(list)
-    for item_id, seconds in rows:
-        totals[item_id].append(seconds)
-    return {
-        item_id: max(1, round(statistics.median(values) / 60))
-        for item_id, values in totals.items()
-        if len(values) >= MIN_TIMED
-    }
+    seconds = item_time_medians(course_ids=[course.pk], item_ids=set(item_ids), min_students=MIN_TIMED, before=before)
+    return {item_id: max(1, round(median / 60)) for item_id, median in seconds.items()}
 
 
 def _mastery_gaps(
@@ -166,7 +144,7 @@ def _mastery_gaps(
 ) -> dict[int, list[dict[str, Any]]]:
     """Per wanted student, the modules where their mean score trails the rest of the class's by GAP_POINTS or more
     (with MIN_SCORED classmates scored there), as mastery_gap signals."""
-    module_scores = _module_scores(course, as_of)
+    module_scores = _module_scores(course, {item["id"]: item["module_id"] for item in items}, as_of)
     module_titles = {item["module_id"]: item["module__title"] for item in items}
     class_means: dict[int, list[float]] = defaultdict(list)
     for (student_id, module_id), percent in module_scores.items():

@@ -18,9 +18,10 @@ from rest_framework.views import APIView
 
 from accounts.models import Role, User
 from classroom.selectors import courses_in_common, scoped_get_or_404, sees_whole_student, student_in_scope
-from core.params import MAX_ID, IdParam, QuerySerializer, query_of
+from core.params import MAX_ID, NoQuery, query_of
 from core.schema import answer_type
 from core.serializers import ChoiceField, StrictSerializer
+from recommendations.api.views import StudentQuery
 from recommendations.goals import (
     MAX_ACTIVE_GOALS,
     UNSET,
@@ -38,16 +39,6 @@ MAX_TARGET = 2**31 - 1  # the column's bound; each kind's own range is checked b
 
 
 # SECTION: bodies and query strings
-
-
-class StudentQuery(QuerySerializer):
-    student = IdParam(
-        help_text="Staff: a student you may see (a teacher: one of your classes). Students: yourself, the default."
-    )
-
-
-class NoQuery(QuerySerializer):
-    """No parameters: any given is refused, naming it."""
 
 
 class GoalIn(StrictSerializer):

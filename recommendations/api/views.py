@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from accounts.models import User
 from classroom.selectors import courses_in_common, scoped_get_or_404, sees_whole_student, student_in_scope
-from core.params import MAX_ID, CountParam, IdParam, QuerySerializer, query_of
+from core.params import MAX_ID, CountParam, IdParam, NoQuery, QuerySerializer, query_of
 from core.schema import answer_type
 from core.serializers import ChoiceField, StrictSerializer
 from recommendations import assist, services
@@ -50,10 +50,6 @@ class StudentQuery(QuerySerializer):
     student = IdParam(
         help_text="Staff: a student you may see (a teacher: one of your classes). Students: yourself, the default."
     )
-
-
-class NoQuery(QuerySerializer):
-    """No parameters: any given is refused, naming it."""
 
 
 class RecommendationFeedbackIn(StrictSerializer):

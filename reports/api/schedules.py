@@ -19,11 +19,11 @@ from rest_framework.views import APIView
 from accounts.models import User
 from accounts.permissions import IsStaffRole
 from core.exceptions import FlatFieldErrors
-from core.params import query_of
+from core.params import NoQuery, query_of
 from core.schema import answer_type
 from core.serializers import ChoiceField, StrictCharField, StrictSerializer
 from reports import schedules
-from reports.api.serializers import MAX_ID, NoQuery
+from reports.api.serializers import MAX_ID
 from reports.models import Format, ReportDefinition, ReportSchedule
 from reports.selectors import visible_definitions, visible_schedules
 

@@ -81,7 +81,3 @@ class PreviewQuery(QuerySerializer):
 class ExportQuery(QuerySerializer):
     format = ChoiceParam(Format.values, required=True, help_text="csv, xlsx, json or pdf.")
     bom = ChoiceParam(["0", "1"], help_text="1: a byte-order mark before a CSV, for Excel.")
-
-
-class NoQuery(QuerySerializer):
-    """No parameters."""

@@ -28,7 +28,7 @@ from accounts.selectors import visible_jobs
 from analytics.api.catalogue import ColumnOut
 from core.exceptions import FlatFieldErrors
 from core.jobs import JobAnswer, job_answer
-from core.params import query_of
+from core.params import NoQuery, query_of
 from core.schema import answer_type
 from reports import services
 from reports.api.serializers import (
@@ -37,7 +37,6 @@ from reports.api.serializers import (
     DocumentIn,
     ExportQuery,
     GenerateIn,
-    NoQuery,
     PreviewIn,
     PreviewQuery,
 )

@@ -11,10 +11,6 @@ MAX_ID = 2**63 - 1
 NOTE_MAX_CHARS = 2000
 
 
-class NoQuery(QuerySerializer):
-    """No parameters: any given is refused, naming it."""
-
-
 class AlertQuery(QuerySerializer):
     course = IdParam(help_text="Only this class (one you may see).")
     student = IdParam(help_text="Only this student (one you may see); the seed's `user_id`.")

@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 from accounts.models import User
 from accounts.permissions import is_administrator, is_staff_role
 from classroom.selectors import scoped_get_or_404
-from core.params import query_of
+from core.params import NoQuery, query_of
 from core.schema import answer_type
 from messaging.services import RateLimited
 from risk import selectors
@@ -28,7 +28,6 @@ from risk.api.serializers import (
     FeedbackIn,
     InterventionIn,
     InterventionQuery,
-    NoQuery,
     ReengagementQuery,
 )
 from risk.feedback import feedback_record
