@@ -34,6 +34,9 @@ class Action(models.TextChoices):
     AI_MESSAGE_SENT = "ai_message_sent"
     AI_MESSAGE_RECEIVED = "ai_message_received"
     AI_FEEDBACK_RATED = "ai_feedback_rated"
+    # A teacher handed a student's work back / gave it a grade (a sync source reports them: Google Classroom).
+    WORK_RETURNED = "work_returned"
+    WORK_GRADED = "work_graded"
 
 
 # Actions that count an item as viewed / completed in the rollups.

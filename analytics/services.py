@@ -330,6 +330,20 @@ def events_store(
     return inserted, len(events) - claimed
 
 
+def synced_events_record(*, events: Sequence[ResolvedEvent], received_at: datetime) -> int:
+    """Store events a sync source derived from its own records (Google Classroom: work turned in, returned, graded),
+    in the caller's transaction, with their rollups; the source writes the submissions itself, so none are recorded
+    from the hand-ins. Followers (XP, live updates, progress) hear of them after the commit. Event ids are the
+    source's deterministic ones, so a re-run stores nothing twice. Returns how many were new."""
+    inserted, _duplicates = events_store(events=events, received_at=received_at, source=Source.SYNC)
+    if inserted:
+        moments = [resolved.event.occurred_at for resolved in events]
+        hooks.events_stored(
+            hooks.StoredEvents(frozenset(r.actor_id for r in events), first=min(moments), last=max(moments))
+        )
+    return inserted
+
+
 def _submissions_record(hand_ins: Sequence[ResolvedEvent], *, stored: set[Any], received_at: datetime) -> None:
     """Record the submissions of the hand-ins just stored (`stored`: their event ids), in posted order."""
     submissions_record_from_events(

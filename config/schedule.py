@@ -42,6 +42,12 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     },
     # Request metrics gather in Redis per minute; every minute the finished ones become rows of the system-metrics
     # rollup (analytics/request_metrics.py), so system metrics lag by two minutes at most.
+    # Google Classroom: every active connection syncs hourly (only what changed is written), at :20 so it does not
+    # meet the XP sweep at :50; a connection needing reconnection is skipped until the teacher reconnects.
+    "google_classroom.sync_all": {
+        "task": "google_classroom.tasks.sync_all",
+        "schedule": crontab(minute=20),
+    },
     # The at-risk model learns from courses that ended; new results arrive a few times a year, so weekly is ample.
     # Sunday 04:00 UTC: after the nightly rollup repair, when no class is running anywhere we expect users.
     "risk.train_all": {

@@ -59,6 +59,7 @@ LOCAL_APPS = [
     "reports",
     "messaging",
     "risk",
+    "google_classroom",
     "dashboards",
     "live",
 ]
@@ -273,6 +274,11 @@ SPECTACULAR_SETTINGS = {
             "description": "Next steps with the facts behind them, feedback, dismiss and open; learning paths and "
             "goals; the assistant's explanation and intervention ideas (Gemini when turned on, else local text).",
         },
+        {
+            "name": "google_classroom",
+            "description": "The Google Classroom connector: your connection, connecting and disconnecting, syncing "
+            "(jobs), a synced class's analytics and its class summary posted back. Staff only.",
+        },
         {"name": "dashboards", "description": "The figures of the student, class and school dashboards."},
         {"name": "live", "description": "Live figures and tickets for the WebSocket stream (/ws/live/)."},
     ],
@@ -379,3 +385,24 @@ GEMINI_MODEL = env("GEMINI_MODEL", default="gemini-2.5-flash")  # an organisatio
 # One attempt, no retries: a page waits at most this long before it shows the local text.
 GEMINI_TIMEOUT_SECONDS = env.float("GEMINI_TIMEOUT_SECONDS", default=8.0)
 GEMINI_CACHE_SECONDS = env.int("GEMINI_CACHE_SECONDS", default=86400)  # answers by input hash
+
+# SECTION: google classroom (google_classroom/README.md, docs/decisions/0016-google-classroom.md)
+# The OAuth client of the Google Cloud project (README, "Google Classroom"); without an id the connector is off.
+GOOGLE_CLIENT_ID = env("GOOGLE_CLIENT_ID", default="")
+GOOGLE_CLIENT_SECRET = env("GOOGLE_CLIENT_SECRET", default="")
+# Where Google sends the browser back after consent: this server's /integrations/google-classroom/callback.
+GOOGLE_REDIRECT_URI = env("GOOGLE_REDIRECT_URI", default="http://127.0.0.1:8000/integrations/google-classroom/callback")
+# Fernet keys (urlsafe base64, 32 bytes each), comma-separated, newest first: the first encrypts, all decrypt;
+# `manage.py rotate_google_tokens` re-encrypts every stored token with the first. Empty: nothing can be connected.
+GOOGLE_TOKEN_KEYS = env.list("GOOGLE_TOKEN_KEYS", default=[])
+# Google's endpoints. Only tests change them (a local fake); production never needs to.
+GOOGLE_AUTH_URI = env("GOOGLE_AUTH_URI", default="https://accounts.google.com/o/oauth2/auth")
+GOOGLE_TOKEN_URI = env("GOOGLE_TOKEN_URI", default="https://oauth2.googleapis.com/token")
+GOOGLE_REVOKE_URI = env("GOOGLE_REVOKE_URI", default="https://oauth2.googleapis.com/revoke")
+GOOGLE_CLASSROOM_ENDPOINT = env("GOOGLE_CLASSROOM_ENDPOINT", default="https://classroom.googleapis.com/")
+# One request waits at most this long; a 429 or 5xx is retried this many times with exponential backoff and jitter
+# from the base delay, honouring Retry-After up to the cap.
+GOOGLE_TIMEOUT_SECONDS = env.float("GOOGLE_TIMEOUT_SECONDS", default=30.0)
+GOOGLE_RETRIES = env.int("GOOGLE_RETRIES", default=5)
+GOOGLE_RETRY_BASE_SECONDS = env.float("GOOGLE_RETRY_BASE_SECONDS", default=1.0)
+GOOGLE_RETRY_MAX_SECONDS = env.float("GOOGLE_RETRY_MAX_SECONDS", default=60.0)

@@ -37,3 +37,11 @@ REPORTS_STORAGE_DIR = BASE_DIR / ".run" / "test-reports"
 RECOMMENDATIONS_REFRESH_QUEUED = False  # the hook is tested on its own (tests/recommendations/test_live.py)
 GEMINI_API_KEY = ""
 GEMINI_BASE_URL = ""
+# Nor Google Classroom: its tests point these at their local fake (tests/google_classroom/fake_google.py).
+GOOGLE_CLIENT_ID = ""
+GOOGLE_CLIENT_SECRET = ""
+GOOGLE_TOKEN_KEYS = []
+GOOGLE_AUTH_URI = GOOGLE_TOKEN_URI = GOOGLE_REVOKE_URI = GOOGLE_CLASSROOM_ENDPOINT = "http://127.0.0.1:9/"
+GOOGLE_RETRY_BASE_SECONDS = 0.01
+GOOGLE_RETRY_MAX_SECONDS = 0.2
+GOOGLE_TIMEOUT_SECONDS = 5.0

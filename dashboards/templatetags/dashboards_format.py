@@ -31,6 +31,8 @@ ACTION_LABELS: dict[str, str] = {
     Action.AI_MESSAGE_SENT: "Asked the AI tutor",
     Action.AI_MESSAGE_RECEIVED: "Got an AI tutor answer",
     Action.AI_FEEDBACK_RATED: "Rated AI feedback",
+    Action.WORK_RETURNED: "Got work back",
+    Action.WORK_GRADED: "Got a grade",
 }
 
 
