@@ -6,7 +6,7 @@ every other write (classroom.services) and run in the caller's transaction."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.db import transaction
@@ -19,10 +19,17 @@ from classroom.services import course_create, course_update
 
 
 def course_external_upsert(
-    *, organization: Organization, source: str, external_id: str, title: str, subject: str = ""
+    *,
+    organization: Organization,
+    source: str,
+    external_id: str,
+    title: str,
+    subject: str = "",
+    start_date: date | None = None,
 ) -> tuple[Course, bool]:
     """The course the source calls `external_id`, created (True) or brought up to date. Its code is the source's
-    id (unique in the organisation), its days count in the organisation's zone."""
+    id (unique in the organisation), its days count in the organisation's zone; a start date is kept once set (a
+    person may correct it)."""
     course = Course.objects.filter(organization=organization, external_source=source, external_id=external_id).first()
     if course is None:
         code = f"{source[:2].upper()}-{external_id}"[:64]
@@ -31,11 +38,15 @@ def course_external_upsert(
             title=title[:200],
             code=code,
             subject=subject[:100],
+            start_date=start_date,
             external_source=source,
             external_id=external_id,
         )
         return created, True
-    course_update(course=course, data={"title": title[:200], "subject": subject[:100]})
+    data: dict[str, object] = {"title": title[:200], "subject": subject[:100]}
+    if course.start_date is None and start_date is not None:
+        data["start_date"] = start_date
+    course_update(course=course, data=data)
     return course, False
 
 
@@ -139,9 +150,12 @@ def learning_items_external_sync(
 
 
 @transaction.atomic
-def enrollments_sync(*, course: Course, role: str, user_ids: set[int], now: datetime) -> tuple[int, int]:
-    """Make the course's active enrolments in `role` exactly `user_ids`: the missing ones enrolled, the others
-    ended as dropped (their history stays). Answers (added, dropped)."""
+def enrollments_sync(
+    *, course: Course, role: str, user_ids: set[int], now: datetime, joined_at: datetime | None = None
+) -> tuple[int, int]:
+    """Make the course's active enrolments in `role` exactly `user_ids`: the missing ones enrolled (since
+    `joined_at`, default now), the others ended as dropped at `now` (their history stays). Answers (added,
+    dropped)."""
     active = dict(
         Enrollment.objects.filter(course=course, role=role, status=Enrollment.Status.ACTIVE).values_list(
             "user_id", "pk"
@@ -151,7 +165,7 @@ def enrollments_sync(*, course: Course, role: str, user_ids: set[int], now: date
     Enrollment.objects.filter(pk__in=leaving).update(status=Enrollment.Status.DROPPED, ended_at=now, updated_at=now)
     joining = sorted(user_ids - set(active))
     Enrollment.objects.bulk_create(
-        [Enrollment(user_id=user_id, course=course, role=role, enrolled_at=now) for user_id in joining]
+        [Enrollment(user_id=user_id, course=course, role=role, enrolled_at=joined_at or now) for user_id in joining]
     )
     return len(joining), len(leaving)
 

@@ -120,6 +120,13 @@ def due_moment(work: Mapping[str, Any], zone: ZoneInfo) -> datetime | None:
         raise MalformedAnswer(f"Google Classroom sent course work {work.get('id')} with an invalid due date.") from None
 
 
+def created_day(course: Mapping[str, Any], zone: ZoneInfo) -> date | None:
+    """The day the course was created in Classroom (in the organisation's zone): when the class started, for
+    everything that asks whether a class is running (predictions)."""
+    moment = _moment(course.get("creationTime"))
+    return moment.astimezone(zone).date() if moment is not None else None
+
+
 def digest(record: Mapping[str, Any]) -> str:
     return hashlib.blake2b(orjson.dumps(record, option=orjson.OPT_SORT_KEYS), digest_size=16).hexdigest()
 
@@ -381,6 +388,7 @@ def course_write(*, connection: Connection, synced: SyncedCourse, bundle: Course
         external_id=course_id,
         title=str(google_course.get("name") or f"Classroom course {course_id}"),
         subject=str(google_course.get("section") or google_course.get("descriptionHeading") or ""),
+        start_date=created_day(google_course, ZoneInfo(connection.organization.time_zone)),
     )
     outcome = CourseWrite(written=int(created))
     zone = ZoneInfo(course.time_zone)
@@ -398,8 +406,12 @@ def course_write(*, connection: Connection, synced: SyncedCourse, bundle: Course
     outcome.written += roster.written
     outcome.notes += roster.notes
     teacher_ids.add(connection.user_id)
+    # Google does not say when someone joined a class. The roster found by a course's first sync was there from
+    # the start (so work due since counts for them: on time, late or missing); later arrivals joined now.
+    created_at = _moment(google_course.get("creationTime"))
+    joined_at = min(created_at, now) if created and created_at is not None else now
     for role, ids in ((Enrollment.Role.TEACHER, teacher_ids), (Enrollment.Role.STUDENT, student_ids)):
-        added, dropped = enrollments_sync(course=course, role=role, user_ids=ids, now=now)
+        added, dropped = enrollments_sync(course=course, role=role, user_ids=ids, now=now, joined_at=joined_at)
         outcome.written += added + dropped
 
     items, notes = items_of(

@@ -304,6 +304,21 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["correlation_id"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # The OAuth and HTTP libraries log request bodies and tokens at DEBUG (requests-oauthlib: "Obtained token ...");
+    # whatever LOG_LEVEL says, they speak only from WARNING, so no token reaches a log (tests/google_classroom).
+    "loggers": {
+        name: {"level": "WARNING"}
+        for name in (
+            "requests_oauthlib",
+            "oauthlib",
+            "google_auth_oauthlib",
+            "google.auth",
+            "google_auth_httplib2",
+            "googleapiclient",
+            "httplib2",
+            "urllib3",
+        )
+    },
 }
 
 # SECTION: edupath
