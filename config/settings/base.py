@@ -421,3 +421,6 @@ GOOGLE_TIMEOUT_SECONDS = env.float("GOOGLE_TIMEOUT_SECONDS", default=30.0)
 GOOGLE_RETRIES = env.int("GOOGLE_RETRIES", default=5)
 GOOGLE_RETRY_BASE_SECONDS = env.float("GOOGLE_RETRY_BASE_SECONDS", default=1.0)
 GOOGLE_RETRY_MAX_SECONDS = env.float("GOOGLE_RETRY_MAX_SECONDS", default=60.0)
+# Courses read from Google at once during a sync (each reader waits on Google's latency; writing stays one course
+# at a time). Google's per-user quota is far above what four readers ask.
+GOOGLE_SYNC_READERS = env.int("GOOGLE_SYNC_READERS", default=4)
