@@ -76,21 +76,22 @@ class CallbackOutcome:
     purpose: str
 
 
-@transaction.atomic
 def consent_finish(
     *, user: User, state: str, code: str, error: str = "", now: datetime | None = None
 ) -> CallbackOutcome:
     """Google's redirect back: the state must be one we issued to this user, unused and recent; then the code is
     exchanged with the PKCE verifier, the account's profile read, and the connection stored (the refresh token
-    encrypted). A second connection of the same person replaces the first."""
+    encrypted). A second connection of the same person replaces the first.
+
+    The state is spent first, in a statement of its own that commits whatever follows: a refused callback (denied,
+    no code, a code Google rejects) cannot be replayed either."""
     now = now or timezone.now()
-    request = ConsentRequest.objects.select_for_update().filter(state=state, user=user).first() if state else None
+    request = ConsentRequest.objects.filter(state=state, user=user).first() if state else None
     if request is None:
         raise ConsentRefused("This sign-in link is not valid for you. Start connecting again from Integrations.")
-    if request.used_at is not None:
+    spent = ConsentRequest.objects.filter(pk=request.pk, used_at__isnull=True).update(used_at=now)
+    if not spent:
         raise ConsentRefused("This sign-in link was used already. Start connecting again from Integrations.")
-    request.used_at = now
-    request.save(update_fields=["used_at"])
     if request.created_at < now - timedelta(minutes=CONSENT_MINUTES):
         raise ConsentRefused("The sign-in took too long. Start connecting again from Integrations.")
     if error:
@@ -118,6 +119,11 @@ def consent_finish(
     google_id, email = str(profile.get("id") or ""), str(profile.get("emailAddress") or "")
     if not google_id:
         raise ConsentRefused("Google did not say which account signed in; nothing was connected.")
+    with transaction.atomic():
+        return _connection_store(user=user, google_id=google_id, email=email, grant=grant, purpose=request.purpose)
+
+
+def _connection_store(*, user: User, google_id: str, email: str, grant: google.Grant, purpose: str) -> CallbackOutcome:
     connection, created = Connection.objects.select_for_update().get_or_create(
         user=user,
         defaults={
@@ -135,7 +141,7 @@ def consent_finish(
         connection.refresh_token_encrypted = token_encrypt(grant.refresh_token)
         connection.status, connection.status_message = Connection.Status.ACTIVE, ""
         connection.save()
-    return CallbackOutcome(connection=connection, purpose=request.purpose)
+    return CallbackOutcome(connection=connection, purpose=purpose)
 
 
 def connection_client(connection: Connection) -> google.ClassroomClient:

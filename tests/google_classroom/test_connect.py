@@ -136,6 +136,7 @@ def test_key_rotation_re_encrypts_every_token(
         ("wrong state", "not valid for you"),
         ("another person's state", "not valid for you"),
         ("reused state", "used already"),
+        ("state reused after a refusal", "used already"),
         ("stale state", "took too long"),
         ("denied", "did not allow access"),
         ("missing code", "no authorisation code"),
@@ -157,6 +158,9 @@ def test_a_callback_that_cannot_be_trusted_connects_nothing(
     elif case == "reused state":
         consent_finish(user=teacher, state=state, code=code)
         Connection.objects.all().delete()
+    elif case == "state reused after a refusal":
+        with pytest.raises(ConsentRefused, match="no authorisation code"):
+            consent_finish(user=teacher, state=state, code="")
     elif case == "stale state":
         ConsentRequest.objects.update(created_at=timezone.now() - timedelta(hours=1))
     elif case == "missing code":
