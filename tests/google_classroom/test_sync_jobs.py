@@ -34,6 +34,7 @@ def test_a_sync_job_runs_every_course_and_records_its_result(
     job.refresh_from_db()
     connection.refresh_from_db()
     assert (job.status, job.progress) == (Job.Status.SUCCEEDED, 100)
+    assert job.result is not None
     assert job.result["synced"] == job.result["courses"] == SyncedCourse.objects.count() > 0
     assert connection.last_sync_job_id == job.pk and connection.last_sync_at == SYNC_AT
 
@@ -73,6 +74,7 @@ def test_a_failed_course_fails_the_job_with_each_course_outcome(
 
     job.refresh_from_db()
     assert job.status == Job.Status.FAILED and "1 failed" in job.message
+    assert job.result is not None
     outcomes = {outcome["google_course_id"]: outcome for outcome in job.result["outcomes"]}
     assert outcomes[broken]["status"] == "failed" and "403" in outcomes[broken]["error"]
     assert {o["status"] for gid, o in outcomes.items() if gid != broken} == {"ok"}
