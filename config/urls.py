@@ -17,12 +17,14 @@ api_v1 = [
     path("", include("risk.api.urls")),
     path("", include("reports.api.urls")),
     path("", include("recommendations.api.urls")),
+    path("", include("google_classroom.api.urls")),
 ]
 
 urlpatterns = [
     path("", include("classroom.urls")),
     path("", include("dashboards.urls")),
     path("", include("reports.urls")),
+    path("integrations/", include("google_classroom.urls")),
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path("health", health, name="health"),

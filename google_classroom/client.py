@@ -109,9 +109,12 @@ def consent_url(*, scopes: list[str], state: str, code_verifier: str, login_hint
     """Google's consent screen for `scopes`, with our `state` and the S256 challenge of `code_verifier`. Offline
     access (a refresh token), and `prompt=consent` so Google issues one even to someone who consented before."""
     extra = {"login_hint": login_hint} if login_hint else {}
-    url, _state = _flow(scopes, state=state, code_verifier=code_verifier).authorization_url(
-        access_type="offline", include_granted_scopes="true", prompt="consent", state=state, **extra
-    )
+    try:
+        url, _state = _flow(scopes, state=state, code_verifier=code_verifier).authorization_url(
+            access_type="offline", include_granted_scopes="true", prompt="consent", state=state, **extra
+        )
+    except OAuth2Error as error:  # e.g. an http:// GOOGLE_AUTH_URI (oauthlib insists on TLS)
+        raise NotConfigured(f"Google's consent address is not usable ({error.error}): check GOOGLE_AUTH_URI.") from None
     return str(url)
 
 

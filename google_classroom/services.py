@@ -60,7 +60,10 @@ def consent_start(*, user: User, purpose: str = ConsentRequest.Purpose.CONNECT, 
         created_at=now or timezone.now(),
     )
     hint = user.google_connection.google_email if purpose == ConsentRequest.Purpose.POST else user.email
-    return google.consent_url(scopes=scopes, state=state, code_verifier=verifier, login_hint=hint)
+    try:
+        return google.consent_url(scopes=scopes, state=state, code_verifier=verifier, login_hint=hint)
+    except google.NotConfigured as error:
+        raise ApplicationError(str(error)) from None
 
 
 def google_setup_message() -> str:
@@ -264,7 +267,7 @@ def tokens_rotate() -> int:
 
 
 def summary_post(*, synced: SyncedCourse, posted_by: User, text: str, now: datetime | None = None) -> PostedSummary:
-    """Post the class summary `text` (built by selectors.class_summary_text: counts, no names) to the Classroom
+    """Post the class summary `text` (built by summary.class_summary: counts, no names) to the Classroom
     course as a DRAFT announcement, for the teacher to review in Classroom."""
     connection = synced.connection
     if google.POST_SCOPE not in connection.scopes:

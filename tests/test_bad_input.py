@@ -104,6 +104,12 @@ def test_logout_needs_a_string_token(school: School) -> None:
         ("/api/v1/recommendations/goals/", {"student": "-1"}, "student"),
         ("/api/v1/recommendations/paths/", {"student": str(2**63)}, "student"),
         ("/api/v1/recommendations/alerts/1/ideas", {"days": "7"}, "days"),
+        # Google Classroom: the period is checked before the (missing) course is; 7d, 30d or 90d only
+        ("/api/v1/integrations/google-classroom/analytics/1", {"timeframe": "1y"}, "timeframe"),
+        ("/api/v1/integrations/google-classroom/analytics/1", {"period": "14d"}, "period"),
+        ("/api/v1/integrations/google-classroom/analytics/1", {"period": "7d", "timeframe": "7d"}, "timeframe"),
+        ("/api/v1/integrations/google-classroom/summary/1", {"period": "7d"}, "period"),
+        ("/api/v1/integrations/google-classroom/connections", {"limit": "5"}, "limit"),
     ],
 )
 def test_bad_query_parameters(school: School, url: str, params: dict[str, str], field: str) -> None:
@@ -129,6 +135,8 @@ def test_bad_filter_id_on_a_nested_list(school: School) -> None:
         "/api/v1/recommendations/abc/open",
         "/api/v1/recommendations/goals/abc",
         "/api/v1/recommendations/alerts/abc/ideas",
+        "/api/v1/integrations/google-classroom/analytics/abc",
+        "/api/v1/integrations/google-classroom/summary/%C2%B2",
     ],
 )
 def test_invalid_ids_in_paths_are_json_404s(school: School, url: str) -> None:

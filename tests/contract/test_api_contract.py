@@ -64,6 +64,8 @@ from classroom.roster import roster_import
 from classroom.services import submission_record
 from config.wsgi import application
 from core.jobs import job_create, job_finish, job_start
+from google_classroom.client import READ_SCOPES as GOOGLE_READ_SCOPES
+from google_classroom.models import Connection, SyncedCourse
 from recommendations.goals import goal_create
 from recommendations.models import Goal, Recommendation
 from recommendations.services import refresh_course
@@ -171,7 +173,7 @@ class Actor:
     user: User
     access_token: str
     refresh_token: str
-    ids: dict[str, int]  # path and query parameter name -> a real id this role may use
+    ids: dict[str, int | str]  # path and query parameter name -> a real id this role may use
     ids_by_collection: dict[str, int]  # for a path's `{id}`: the collection before it -> a real id there
 
     @property
@@ -242,6 +244,7 @@ def actor_for(role: str, school: ContractSchool) -> Actor:
             "module": module_id,
             "item": school.items[1].pk,  # a quiz of the class, already due (the class dashboard's `item` filter)
             "job_id": report_rows(school.school).job,  # a report run's job (GET /api/v1/reports/status/{job_id})
+            "course_id": google_course_of(school.school),  # the Google course the teacher synced into the class
         },
         ids_by_collection={
             "courses": course.pk,
@@ -369,6 +372,27 @@ def recommendation_rows(school: School) -> RecommendationRows:
     return RecommendationRows(recommendation=recommendation.pk, goal=goal.pk)
 
 
+def google_course_of(school: School) -> str:
+    """The Google Classroom course the teacher connected and synced into their class (on first use, as a sync
+    would); the administrator has not connected. The stored token is never read here: Google is not set up."""
+    connection, _created = Connection.objects.get_or_create(
+        user=school.teacher,
+        defaults={
+            "organization": school.organization,
+            "google_user_id": "g-teacher",
+            "google_email": "teacher@school.example",
+            "scopes": list(GOOGLE_READ_SCOPES),
+            "refresh_token_encrypted": "never-decrypted-here",
+        },
+    )
+    synced, _created = SyncedCourse.objects.get_or_create(
+        connection=connection,
+        google_course_id="611111111111",
+        defaults={"course": school.course, "name": school.course.title, "status": SyncedCourse.Status.OK},
+    )
+    return synced.google_course_id
+
+
 def real_path_parameters(operation: Any, actor: Actor) -> tuple[dict[str, Any], list[str]]:
     """Real ids for the operation's path parameters, and the names of those no real id is known for."""
     values: dict[str, Any] = {}
@@ -492,6 +516,9 @@ def real_body(label: str, actor: Actor, school: ContractSchool) -> Any:
         },
         "POST /api/v1/recommendations/goals/": {"kind": "weekly_xp", "target": 200},
         "PATCH /api/v1/recommendations/goals/{id}": {"target": 90},
+        # Google Classroom: Google is not set up in the tests (connect answers its 400); a sync of the teacher's own
+        "POST /api/v1/integrations/google-classroom/connect": {"purpose": "connect"},
+        "POST /api/v1/integrations/google-classroom/sync-courses": {},
     }
     return bodies.get(label, _MISSING)
 

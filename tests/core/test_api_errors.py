@@ -227,6 +227,25 @@ def test_a_recommendation_id_out_of_bounds_in_the_feedback_body_is_a_400(school:
 
 
 @pytest.mark.parametrize(
+    ("method", "route"),
+    [
+        ("post", "/api/v1/integrations/google-classroom/sync-assignments/{}"),
+        ("get", "/api/v1/integrations/google-classroom/analytics/{}"),
+        ("get", "/api/v1/integrations/google-classroom/summary/{}"),
+        ("post", "/api/v1/integrations/google-classroom/summary/{}"),
+    ],
+)
+def test_google_course_ids_no_course_has_are_404s(school: School, method: str, route: str) -> None:
+    """A Google course id is any text: one far longer than Google's, with a NUL or in other digits is a missing
+    course (404), never a 500."""
+    client = client_for(school.teacher)
+    client.raise_request_exception = False
+    for course_id in ("9" * 300, "12%0034", "%D9%A1%D9%A2", "%20", "a.b"):
+        response = getattr(client, method)(route.format(course_id))
+        assert assert_json_error(response, 404) == {"detail": "Not found."}, (route, course_id)
+
+
+@pytest.mark.parametrize(
     ("written", "route"),
     [
         ("/api/v1/me", "/api/v1/me/"),

@@ -160,6 +160,7 @@ def test_the_schema_types_each_kinds_result(db: None) -> None:
     schema = served_schema()
     job = schema["components"]["schemas"]["Job"]
     assert [kind.name for kind in job_kinds()] == [
+        "google_classroom_sync",
         "report-run",
         "risk.score",
         "risk.train",
@@ -167,9 +168,17 @@ def test_the_schema_types_each_kinds_result(db: None) -> None:
         "roster_import",
     ]
     assert job["properties"]["kind"]["description"] == (
-        "What the job does: `report-run`, `risk.score`, `risk.train`, `rollup-rebuild`, `roster_import`."
+        "What the job does: `google_classroom_sync`, `report-run`, `risk.score`, `risk.train`, `rollup-rebuild`, "
+        "`roster_import`."
     )
-    for result in ("RosterImportResult", "TrainResult", "ScoreResult", "RollupRebuildResult", "ReportRunResult"):
+    for result in (
+        "RosterImportResult",
+        "TrainResult",
+        "ScoreResult",
+        "RollupRebuildResult",
+        "ReportRunResult",
+        "SyncResult",
+    ):
         assert {"$ref": f"#/components/schemas/{result}"} in job["properties"]["result"]["oneOf"]
     answers = schema["paths"]["/api/v1/jobs/{id}"]["get"]["responses"]
     assert sorted(answers) == ["200", "401", "404"]

@@ -24,6 +24,7 @@ APPS = {
     "risk",
     "reports",
     "recommendations",
+    "google_classroom",
     "dashboards",
     "live",
 }

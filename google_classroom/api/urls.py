@@ -1,0 +1,3 @@
+from google_classroom.api import views
+
+urlpatterns = [*views.urlpatterns]
