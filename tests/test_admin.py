@@ -32,12 +32,13 @@ OUR_APPS = {
     "reports",
     "messaging",
     "risk",
+    "google_classroom",
 }
 
 
 # shown inline on their parent's page (a message's recipients, a report's versions, a schedule's deliveries), not on
-# a page of their own
-INLINE_ONLY = {"MessageRecipient", "ReportVersion", "ReportDelivery", "GoalMilestone"}
+# a page of their own; and a Google sync's fingerprints, its bookkeeping (a hash per Google record), not in admin
+INLINE_ONLY = {"MessageRecipient", "ReportVersion", "ReportDelivery", "GoalMilestone", "Fingerprint"}
 
 
 def our_models() -> list[type[Model]]:

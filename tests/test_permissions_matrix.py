@@ -20,6 +20,9 @@ from accounts.models import Organization, User
 from classroom.models import Enrollment, LearningItem
 from core.jobs import job_create
 from core.models import Job
+from google_classroom.client import READ_SCOPES as GOOGLE_READ_SCOPES
+from google_classroom.models import Connection, SyncedCourse
+from google_classroom.summary import class_summary
 from recommendations.goals import goal_create
 from recommendations.models import Category, Goal, Recommendation
 from reports.models import ReportDefinition
@@ -1152,6 +1155,193 @@ RECOMMENDATION_CASES = [
     ],
 ]
 CASES.extend(RECOMMENDATION_CASES)
+
+
+# The Google Classroom connector: staff only (students 403, as for every staff endpoint). The teacher and the other
+# teacher have each connected and synced one Google course into their class; the administrator has not connected.
+# A Google course id outside the requester's connections (administrators: their school's) answers 404 like a
+# missing one; posting a class summary is for the connection's own teacher (an administrator who sees it: 403),
+# and this teacher's connection lacks the announcements permission (400).
+GOOGLE_COURSES = {"teacher": ("611111111111", "course"), "other_teacher": ("622222222222", "other_course")}
+
+
+def google_course_of(school: School, who: str | None) -> str:
+    """The Google course id `who` (a teacher) synced, connecting them on first use; a missing id for None."""
+    if who is None:
+        return "699999999999"
+    for teacher, (google_course_id, course) in GOOGLE_COURSES.items():
+        user = getattr(school, teacher)
+        connection, _created = Connection.objects.get_or_create(
+            user=user,
+            defaults={
+                "organization": school.organization,
+                "google_user_id": f"g{user.pk}",
+                "google_email": f"{teacher}@school.example",
+                "scopes": list(GOOGLE_READ_SCOPES),
+                "refresh_token_encrypted": "never-decrypted-here",
+            },
+        )
+        SyncedCourse.objects.get_or_create(
+            connection=connection,
+            google_course_id=google_course_id,
+            defaults={"course": getattr(school, course), "name": course, "status": SyncedCourse.Status.OK},
+        )
+    return GOOGLE_COURSES[who][0]
+
+
+def google_url(template: str, who: str | None = "teacher") -> Callable[[School], str]:
+    return lambda s: "/api/v1/integrations/google-classroom/" + template.format(google_course_of(s, who))
+
+
+GOOGLE_STAFF = {"anonymous": 401, "student": 403, "teacher": 200, "admin": 200}
+# (whose synced course, expected statuses of a read): the teacher's own, the other teacher's, a missing id
+GOOGLE_SCOPES: list[tuple[str | None, dict[str, int]]] = [
+    ("teacher", GOOGLE_STAFF),
+    ("other_teacher", {"anonymous": 401, "student": 403, "teacher": 404, "admin": 200}),
+    (None, {"anonymous": 401, "student": 403, "teacher": 404, "admin": 404}),
+]
+GOOGLE_CLASSROOM_CASES = [
+    Case("google-classroom-connection", google_url("connection"), GOOGLE_STAFF),
+    Case("google-classroom-connections", google_url("connections"), GOOGLE_STAFF),
+    # Google is not set up in the tests: a clear 400 for whoever may connect
+    Case(
+        "google-classroom-connect",
+        google_url("connect"),
+        {"anonymous": 401, "student": 403, "teacher": 400, "admin": 400},
+        method="post",
+        body=lambda s: {"purpose": "connect"},
+    ),
+    # the administrator has no connection of their own to disconnect or sync
+    *[
+        Case(name, google_url(path), {"anonymous": 401, "student": 403, "teacher": ok, "admin": 404}, method="post")
+        for name, path, ok in (
+            ("google-classroom-disconnect", "disconnect", 200),
+            ("google-classroom-sync-courses", "sync-courses", 202),
+        )
+    ],
+    *[
+        Case(
+            "google-classroom-sync-assignments",
+            google_url("sync-assignments/{}", who),
+            {role: 202 if code == 200 else code for role, code in expect.items()},
+            method="post",
+        )
+        for who, expect in GOOGLE_SCOPES
+    ],
+    *[
+        Case(name, google_url(template, who), expect)
+        for name, template in (
+            ("google-classroom-analytics", "analytics/{}?period=30d"),
+            ("google-classroom-summary", "summary/{}"),
+        )
+        for who, expect in GOOGLE_SCOPES
+    ],
+    *[
+        Case("google-classroom-summary", google_url("summary/{}", who), expect, method="post")
+        for who, expect in (
+            ("teacher", {"anonymous": 401, "student": 403, "teacher": 400, "admin": 403}),
+            ("other_teacher", {"anonymous": 401, "student": 403, "teacher": 404, "admin": 403}),
+            (None, {"anonymous": 401, "student": 403, "teacher": 404, "admin": 404}),
+        )
+    ],
+]
+CASES.extend(GOOGLE_CLASSROOM_CASES)
+
+
+# The Integrations pages (google_classroom/views.py): staff only, a student gets the 404 of every staff page. Google
+# is not set up in the tests (connect: a 400 page saying so; the callback: no consent of theirs, a 400 page); the
+# administrator has no connection of their own to sync or disconnect (404). A summary is previewed by whoever sees the
+# synced course and posted only by the connection's teacher (this one lacks the permission: 400; the admin: 403).
+def summary_text_of(who: str | None) -> Callable[[School], dict[str, Any]]:
+    """The form posting the summary `who`'s synced class shows now (the preview's text)."""
+
+    def body(school: School) -> dict[str, Any]:
+        course = getattr(school, GOOGLE_COURSES[who][1]) if who else school.course
+        return {"text": class_summary(course=course, now=timezone.now())["text"]}
+
+    return body
+
+
+def sync_course_of(who: str | None) -> Callable[[School], dict[str, Any]]:
+    return lambda s: {"google_course_id": google_course_of(s, who)}
+
+
+def integrations_url(path: str, who: str | None = "teacher") -> Callable[[School], str]:
+    """An Integrations page, once the teachers have connected (google_course_of)."""
+    return lambda s: "/integrations/" + path.format(google_course_of(s, who))
+
+
+INTEGRATIONS_STAFF = {"anonymous": 302, "student": 404, "teacher": 200, "admin": 200}
+INTEGRATIONS_OWN = {"anonymous": 302, "student": 404, "teacher": 302, "admin": 404}
+INTEGRATIONS_PAGE_CASES = [
+    Case("integrations", integrations_url(""), INTEGRATIONS_STAFF, page=True),
+    Case(
+        "integrations-connect",
+        integrations_url("google-classroom/connect"),
+        {"anonymous": 302, "student": 404, "teacher": 400, "admin": 400},
+        method="post",
+        page=True,
+    ),
+    Case(
+        "integrations-callback",
+        integrations_url("google-classroom/callback?state=not-ours&code=4/0abc"),
+        {"anonymous": 302, "student": 404, "teacher": 400, "admin": 400},
+        page=True,
+    ),
+    Case("integrations-sync", integrations_url("google-classroom/sync"), INTEGRATIONS_OWN, method="post", page=True),
+    *[
+        Case(
+            "integrations-sync",
+            integrations_url("google-classroom/sync"),
+            {role: 302 if code == 200 else code for role, code in expect.items()},
+            method="post",
+            body=sync_course_of(who),
+            page=True,
+        )
+        for who, expect in (
+            ("teacher", INTEGRATIONS_STAFF),
+            ("other_teacher", {"anonymous": 302, "student": 404, "teacher": 404, "admin": 200}),
+            (None, {"anonymous": 302, "student": 404, "teacher": 404, "admin": 404}),
+        )
+    ],
+    Case(
+        "integrations-disconnect",
+        integrations_url("google-classroom/disconnect"),
+        {**INTEGRATIONS_OWN, "teacher": 200},
+        page=True,
+    ),
+    Case(
+        "integrations-disconnect",
+        integrations_url("google-classroom/disconnect"),
+        INTEGRATIONS_OWN,
+        method="post",
+        page=True,
+    ),
+    *[
+        Case("integrations-summary", integrations_url("google-classroom/courses/{}/summary", who), expect, page=True)
+        for who, expect in (
+            ("teacher", INTEGRATIONS_STAFF),
+            ("other_teacher", {"anonymous": 302, "student": 404, "teacher": 404, "admin": 200}),
+            (None, {"anonymous": 302, "student": 404, "teacher": 404, "admin": 404}),
+        )
+    ],
+    *[
+        Case(
+            "integrations-summary",
+            integrations_url("google-classroom/courses/{}/summary", who),
+            expect,
+            method="post",
+            body=summary_text_of(who),
+            page=True,
+        )
+        for who, expect in (
+            ("teacher", {"anonymous": 302, "student": 404, "teacher": 400, "admin": 403}),
+            ("other_teacher", {"anonymous": 302, "student": 404, "teacher": 404, "admin": 403}),
+            (None, {"anonymous": 302, "student": 404, "teacher": 404, "admin": 404}),
+        )
+    ],
+]
+CASES.extend(INTEGRATIONS_PAGE_CASES)
 
 
 # URL names tested elsewhere for every role, with the module that does it.
