@@ -285,9 +285,12 @@ class ClassroomClient:
     def me(self) -> dict[str, Any]:
         return self.call(self._profiles.get(userId="me"))
 
-    def courses(self, *, include_archived: bool) -> list[dict[str, Any]]:
+    def courses(self, *, include_archived: bool, taught_only: bool = True) -> list[dict[str, Any]]:
+        """The courses the account teaches; with `taught_only` False, every course it may read (for a Workspace
+        administrator: the whole domain's)."""
         states = ["ACTIVE", "ARCHIVED"] if include_archived else ["ACTIVE"]
-        return self.all(self._courses.list, "courses", teacherId="me", courseStates=states, pageSize=100)
+        mine = {"teacherId": "me"} if taught_only else {}
+        return self.all(self._courses.list, "courses", courseStates=states, pageSize=100, **mine)
 
     def topics(self, course_id: str) -> list[dict[str, Any]]:
         return self.all(self._topics.list, "topic", courseId=course_id, pageSize=100)

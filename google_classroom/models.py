@@ -97,16 +97,11 @@ class SyncedCourse(TimeStampedModel):
 
 
 class Fingerprint(models.Model):
-    """The hash of the Google record (a topic, a piece of course work or material, a roster entry, a submission) as
-    the connector last wrote it for one course. A record whose hash is unchanged is skipped, so a sync with nothing
-    changed writes nothing; a record gone from Google is what the sync removes (a student off the roster)."""
+    """The hash of a Google record as the connector last wrote it for one course. A record whose hash is unchanged
+    is skipped, so a sync with nothing changed writes nothing. Submissions today (the one resource of thousands of
+    records per course); the few teaching rows are compared field by field instead (classroom.external)."""
 
     class Kind(models.TextChoices):
-        TOPIC = "topic"
-        WORK = "work"
-        MATERIAL = "material"
-        TEACHER = "teacher"
-        STUDENT = "student"
         SUBMISSION = "submission"
 
     synced_course = models.ForeignKey(SyncedCourse, on_delete=models.CASCADE, related_name="fingerprints")

@@ -408,7 +408,8 @@ def course_write(*, connection: Connection, synced: SyncedCourse, bundle: Course
     teacher_ids, student_ids, user_of, roster = roster_people(connection=connection, bundle=bundle)
     outcome.written += roster.written
     outcome.notes += roster.notes
-    teacher_ids.add(connection.user_id)
+    if connection.user.role == Role.TEACHER:  # an administrator syncing the domain teaches none of it
+        teacher_ids.add(connection.user_id)
     # Google does not say when someone joined a class. The roster found by a course's first sync was there from
     # the start (so work due since counts for them: on time, late or missing); later arrivals joined now.
     created_at = _moment(google_course.get("creationTime"))
@@ -559,7 +560,10 @@ def connection_sync(
 
     pool = ThreadPoolExecutor(max_workers=settings.GOOGLE_SYNC_READERS, thread_name_prefix="classroom-read")
     try:
-        courses = client.courses(include_archived=connection.include_archived)
+        # A teacher's connection syncs the classes they teach; an administrator's, every class of the domain.
+        courses = client.courses(
+            include_archived=connection.include_archived, taught_only=connection.user.role != Role.ADMIN
+        )
         rows = _course_rows(connection, courses, now)
         by_id = {str(course["id"]): course for course in courses}
         if google_course_ids is not None:

@@ -16,7 +16,7 @@ from google_classroom.client import AccessRevoked
 from google_classroom.models import Connection, SyncedCourse
 from google_classroom.services import connection_client, sync_all_request
 from google_classroom.sync import SOURCE, connection_sync
-from tests.factories import StudentFactory, TeacherFactory
+from tests.factories import AdminFactory, StudentFactory, TeacherFactory
 from tests.google_classroom.conftest import SYNC_AT, connect, make_org, teacher_email
 from tests.google_classroom.fake_google import FakeGoogle
 from tests.google_classroom.fake_school import FakeSchool
@@ -322,3 +322,26 @@ def test_unknown_enum_values_are_skipped_and_recorded(
     assert result["failed"] == 0
     errors = " ".join(SyncedCourse.objects.values_list("last_error", flat=True))
     assert "unknown type 'HOLOGRAM'" in errors and "skipped" in errors
+
+
+def test_an_administrators_connection_syncs_the_whole_domain(
+    google: FakeGoogle, fake_school: FakeSchool, organization: Organization
+) -> None:
+    # given: the school's Workspace administrator connects; one Google teacher has an EduPath account
+    admin = AdminFactory.create(organization=organization, email="it.lead@school.example")
+    google.add_domain_admin("it.lead@school.example")
+    teacher = TeacherFactory.create(organization=organization, email=teacher_email(fake_school))
+    found = connect(google, admin, "it.lead@school.example")
+
+    # when
+    result = run(found)
+
+    # then: every course of the domain, each taught by its matched teacher, none by the administrator
+    assert result["synced"] == len(fake_school.courses) and result["failed"] == 0
+    assert set(Course.objects.values_list("external_id", flat=True)) == set(fake_school.courses)
+    assert not Enrollment.objects.filter(user=admin).exists()
+    profile = fake_school.user_by_email(teacher_email(fake_school))
+    assert profile is not None
+    taught = set(fake_school.teacher_course_ids(profile["id"]))
+    enrolled = Enrollment.objects.filter(user=teacher, role="teacher", status="active")
+    assert set(enrolled.values_list("course__external_id", flat=True)) == taught
