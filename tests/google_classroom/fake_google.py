@@ -33,6 +33,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import googleapiclient
 
+from tests.fake_http import send_answer
+
 from .fake_school import JSON, FakeSchool, due_milliseconds, rfc3339, to_milliseconds
 
 DISCOVERY_PATH = Path(googleapiclient.__file__).parent / "discovery_cache" / "documents" / "classroom.v1.json"
@@ -277,6 +279,8 @@ class FakeGoogle:
         self._stalls: list[_Stall] = []
         self._down_after: int | None = None
         self._corruptions: dict[str, Callable[[JSON], JSON]] = {}
+        # Google Workspace administrators: they read every course of the domain, as members of none.
+        self.domain_admins: set[str] = set()
         self._lock = threading.Lock()
         self._release = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -711,7 +715,21 @@ class FakeGoogle:
             raise FakeGoogleError(404, NOT_FOUND_MESSAGE)
         return course
 
+    def add_domain_admin(self, email: str, *, given: str = "Ada", family: str = "Admin") -> str:
+        """A Workspace administrator of the school's domain (in no course); answers their Google user id."""
+        with self.school.lock:
+            user_id = self.school.new_numeric_id(21)
+            self.school.users[user_id] = {
+                "id": user_id,
+                "name": {"givenName": given, "familyName": family, "fullName": f"{given} {family}"},
+                "emailAddress": email,
+            }
+        self.domain_admins.add(user_id)
+        return user_id
+
     def _is_member(self, user_id: str, course_id: str) -> bool:
+        if user_id in self.domain_admins:
+            return True
         return any(t["userId"] == user_id for t in self.school.teachers.get(course_id, ())) or any(
             s["userId"] == user_id for s in self.school.students.get(course_id, ())
         )
@@ -1045,15 +1063,7 @@ def _handler_for(fake: FakeGoogle) -> type[BaseHTTPRequestHandler]:
                 # Down: hang up without a word, like a dead load balancer.
                 self.close_connection = True
                 return
-            try:
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(content)))
-                self.end_headers()
-                self.wfile.write(content)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client gave up (a timeout test): nobody is listening any more
+            send_answer(self, status, headers, content)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass  # quiet: pytest shows failures, not access logs

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.fake_http import send_answer
+
 GENERATE_PATH = re.compile(r"^/v1(?:beta|alpha)?/models/(?P<model>[^/:]+):generateContent$")
 
 # Payload: the JSON the model "writes"; a callable gets the request's body (parsed) and returns it.
@@ -195,15 +197,7 @@ def _handler_for(fake: FakeGemini) -> type[BaseHTTPRequestHandler]:
                 body=body,
             )
             status, headers, content = fake._answer(request, fake._record(request))
-            try:
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(content)))
-                self.end_headers()
-                self.wfile.write(content)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client gave up (a timeout test): nobody is listening any more
+            send_answer(self, status, headers, content)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass  # quiet: pytest shows failures, not access logs
