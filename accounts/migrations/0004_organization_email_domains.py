@@ -5,15 +5,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0003_user_external_id'),
+        ("accounts", "0003_user_external_id"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='organization',
-            name='email_domains',
-            field=django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=253), blank=True, default=list, help_text="The organisation's email domains (e.g. school.example): a synced Google Classroom roster matches people by their verified email only within these.", size=None),
+            model_name="organization",
+            name="email_domains",
+            field=django.contrib.postgres.fields.ArrayField(
+                base_field=models.CharField(max_length=253),
+                blank=True,
+                default=list,
+                help_text="The organisation's email domains (e.g. school.example): a synced Google Classroom roster matches people by their verified email only within these.",
+                size=None,
+            ),
         ),
     ]

@@ -4,15 +4,40 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('gamification', '0003_score_bonus_plural'),
+        ("gamification", "0003_score_bonus_plural"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='xprule',
-            name='action',
-            field=models.CharField(choices=[('session_start', 'Session Start'), ('session_end', 'Session End'), ('page_view', 'Page View'), ('material_view', 'Material View'), ('material_complete', 'Material Complete'), ('lesson_start', 'Lesson Start'), ('lesson_complete', 'Lesson Complete'), ('module_complete', 'Module Complete'), ('course_start', 'Course Start'), ('course_complete', 'Course Complete'), ('video_play', 'Video Play'), ('video_pause', 'Video Pause'), ('video_complete', 'Video Complete'), ('quiz_attempt', 'Quiz Attempt'), ('quiz_submit', 'Quiz Submit'), ('assignment_submit', 'Assignment Submit'), ('search_query', 'Search Query'), ('ai_message_sent', 'Ai Message Sent'), ('ai_message_received', 'Ai Message Received'), ('ai_feedback_rated', 'Ai Feedback Rated'), ('work_returned', 'Work Returned'), ('work_graded', 'Work Graded')], max_length=32),
+            model_name="xprule",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("session_start", "Session Start"),
+                    ("session_end", "Session End"),
+                    ("page_view", "Page View"),
+                    ("material_view", "Material View"),
+                    ("material_complete", "Material Complete"),
+                    ("lesson_start", "Lesson Start"),
+                    ("lesson_complete", "Lesson Complete"),
+                    ("module_complete", "Module Complete"),
+                    ("course_start", "Course Start"),
+                    ("course_complete", "Course Complete"),
+                    ("video_play", "Video Play"),
+                    ("video_pause", "Video Pause"),
+                    ("video_complete", "Video Complete"),
+                    ("quiz_attempt", "Quiz Attempt"),
+                    ("quiz_submit", "Quiz Submit"),
+                    ("assignment_submit", "Assignment Submit"),
+                    ("search_query", "Search Query"),
+                    ("ai_message_sent", "Ai Message Sent"),
+                    ("ai_message_received", "Ai Message Received"),
+                    ("ai_feedback_rated", "Ai Feedback Rated"),
+                    ("work_returned", "Work Returned"),
+                    ("work_graded", "Work Graded"),
+                ],
+                max_length=32,
+            ),
         ),
     ]

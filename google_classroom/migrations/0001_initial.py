@@ -7,110 +7,220 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0004_organization_email_domains'),
-        ('classroom', '0004_item_recommendation_fields'),
-        ('core', '0001_initial'),
+        ("accounts", "0004_organization_email_domains"),
+        ("classroom", "0004_item_recommendation_fields"),
+        ("core", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Connection',
+            name="Connection",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('google_user_id', models.CharField(max_length=64)),
-                ('google_email', models.EmailField(max_length=254)),
-                ('scopes', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=120), default=list, size=None)),
-                ('refresh_token_encrypted', models.TextField(editable=False)),
-                ('status', models.CharField(choices=[('active', 'Connected'), ('needs_reconnect', 'Needs reconnecting')], default='active', max_length=24)),
-                ('status_message', models.CharField(blank=True, default='', max_length=300)),
-                ('include_archived', models.BooleanField(default=False, help_text="Also sync the teacher's archived courses.")),
-                ('last_sync_at', models.DateTimeField(blank=True, null=True)),
-                ('last_sync_job', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='core.job')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='google_connections', to='accounts.organization')),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='google_connection', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("google_user_id", models.CharField(max_length=64)),
+                ("google_email", models.EmailField(max_length=254)),
+                (
+                    "scopes",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.CharField(max_length=120), default=list, size=None
+                    ),
+                ),
+                ("refresh_token_encrypted", models.TextField(editable=False)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("active", "Connected"), ("needs_reconnect", "Needs reconnecting")],
+                        default="active",
+                        max_length=24,
+                    ),
+                ),
+                ("status_message", models.CharField(blank=True, default="", max_length=300)),
+                (
+                    "include_archived",
+                    models.BooleanField(default=False, help_text="Also sync the teacher's archived courses."),
+                ),
+                ("last_sync_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "last_sync_job",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="core.job",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="google_connections",
+                        to="accounts.organization",
+                    ),
+                ),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="google_connection",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['organization', 'google_email'],
+                "ordering": ["organization", "google_email"],
             },
         ),
         migrations.CreateModel(
-            name='SyncedCourse',
+            name="SyncedCourse",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('google_course_id', models.CharField(max_length=64)),
-                ('name', models.CharField(max_length=200)),
-                ('google_state', models.CharField(blank=True, default='', max_length=24)),
-                ('status', models.CharField(choices=[('pending', 'Not synced yet'), ('ok', 'Synced'), ('failed', 'Last sync failed'), ('removed', 'No longer in Classroom')], default='pending', max_length=16)),
-                ('last_synced_at', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.CharField(blank=True, default='', max_length=500)),
-                ('counts', models.JSONField(blank=True, default=dict)),
-                ('connection', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='courses', to='google_classroom.connection')),
-                ('course', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='classroom.course')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("google_course_id", models.CharField(max_length=64)),
+                ("name", models.CharField(max_length=200)),
+                ("google_state", models.CharField(blank=True, default="", max_length=24)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Not synced yet"),
+                            ("ok", "Synced"),
+                            ("failed", "Last sync failed"),
+                            ("removed", "No longer in Classroom"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("last_synced_at", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.CharField(blank=True, default="", max_length=500)),
+                ("counts", models.JSONField(blank=True, default=dict)),
+                (
+                    "connection",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="courses",
+                        to="google_classroom.connection",
+                    ),
+                ),
+                (
+                    "course",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="classroom.course",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['connection', 'name'],
+                "ordering": ["connection", "name"],
             },
         ),
         migrations.CreateModel(
-            name='PostedSummary',
+            name="PostedSummary",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('posted_at', models.DateTimeField()),
-                ('text', models.TextField()),
-                ('google_announcement_id', models.CharField(max_length=64)),
-                ('google_state', models.CharField(max_length=16)),
-                ('posted_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('synced_course', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='posts', to='google_classroom.syncedcourse')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("posted_at", models.DateTimeField()),
+                ("text", models.TextField()),
+                ("google_announcement_id", models.CharField(max_length=64)),
+                ("google_state", models.CharField(max_length=16)),
+                (
+                    "posted_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "synced_course",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="posts",
+                        to="google_classroom.syncedcourse",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-posted_at'],
+                "ordering": ["-posted_at"],
             },
         ),
         migrations.CreateModel(
-            name='Fingerprint',
+            name="Fingerprint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('submission', 'Submission')], max_length=16)),
-                ('google_id', models.CharField(max_length=128)),
-                ('digest', models.CharField(max_length=32)),
-                ('synced_course', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='fingerprints', to='google_classroom.syncedcourse')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("kind", models.CharField(choices=[("submission", "Submission")], max_length=16)),
+                ("google_id", models.CharField(max_length=128)),
+                ("digest", models.CharField(max_length=32)),
+                (
+                    "synced_course",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="fingerprints",
+                        to="google_classroom.syncedcourse",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ConsentRequest',
+            name="ConsentRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('state', models.CharField(max_length=64, unique=True)),
-                ('purpose', models.CharField(choices=[('connect', 'Connect (read-only Classroom scopes)'), ('post', 'Post announcements (asked when first needed)')], max_length=16)),
-                ('scopes', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=120), size=None)),
-                ('code_verifier_encrypted', models.TextField()),
-                ('created_at', models.DateTimeField()),
-                ('used_at', models.DateTimeField(blank=True, null=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("state", models.CharField(max_length=64, unique=True)),
+                (
+                    "purpose",
+                    models.CharField(
+                        choices=[
+                            ("connect", "Connect (read-only Classroom scopes)"),
+                            ("post", "Post announcements (asked when first needed)"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "scopes",
+                    django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=120), size=None),
+                ),
+                ("code_verifier_encrypted", models.TextField()),
+                ("created_at", models.DateTimeField()),
+                ("used_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['created_at'], name='gc_consent_created_idx')],
+                "indexes": [models.Index(fields=["created_at"], name="gc_consent_created_idx")],
             },
         ),
         migrations.AddConstraint(
-            model_name='syncedcourse',
-            constraint=models.UniqueConstraint(fields=('connection', 'google_course_id'), name='gc_synced_course_unique'),
+            model_name="syncedcourse",
+            constraint=models.UniqueConstraint(
+                fields=("connection", "google_course_id"), name="gc_synced_course_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='postedsummary',
-            constraint=models.CheckConstraint(condition=models.Q(('google_announcement_id', ''), _negated=True), name='gc_posted_has_google_id'),
+            model_name="postedsummary",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("google_announcement_id", ""), _negated=True), name="gc_posted_has_google_id"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='fingerprint',
-            constraint=models.UniqueConstraint(fields=('synced_course', 'kind', 'google_id'), name='gc_fingerprint_unique'),
+            model_name="fingerprint",
+            constraint=models.UniqueConstraint(
+                fields=("synced_course", "kind", "google_id"), name="gc_fingerprint_unique"
+            ),
         ),
     ]
