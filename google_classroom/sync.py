@@ -448,7 +448,8 @@ def course_write(*, connection: Connection, synced: SyncedCourse, bundle: Course
         if state not in SUBMISSION_STATES or item_id is None or student_id is None or student_id not in student_ids:
             skipped += 1  # not written, not fingerprinted: read again next time
             continue
-        print_ = digest(submission)
+        # the record and the item's maximum (a score is kept within it): a new maximum rewrites the scores
+        print_ = digest({"submission": submission, "max_points": str(points.get(item_id))})
         if known.get(submission_id) == print_:
             continue
         prints[submission_id] = print_

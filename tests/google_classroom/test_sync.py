@@ -345,3 +345,21 @@ def test_an_administrators_connection_syncs_the_whole_domain(
     taught = set(fake_school.teacher_course_ids(profile["id"]))
     enrolled = Enrollment.objects.filter(user=teacher, role="teacher", status="active")
     assert set(enrolled.values_list("course__external_id", flat=True)) == taught
+
+
+def test_a_new_maximum_rewrites_the_scores_kept_within_it(
+    connection: Connection, google: FakeGoogle, fake_school: FakeSchool
+) -> None:
+    # given: a synced graded submission
+    run(connection)
+    graded = Submission.objects.filter(score__gt=1).select_related("item").first()
+    assert graded is not None and graded.max_points is not None
+    course_id = graded.item.module.course.external_id
+
+    # when: the teacher lowers the item's maximum below that score in Classroom (only the course work changes)
+    fake_school.touch_course_work(course_id, graded.item.external_id, at=SYNC_AT - timedelta(hours=1), maxPoints=1)
+    run(connection)
+
+    # then
+    graded.refresh_from_db()
+    assert (graded.max_points, graded.score) == (Decimal(1), Decimal(1))
