@@ -51,10 +51,12 @@ def course_external_upsert(
 
 
 @transaction.atomic
-def modules_external_sync(*, course: Course, source: str, modules: Sequence[tuple[str, str]]) -> dict[str, Module]:
+def modules_external_sync(
+    *, course: Course, source: str, modules: Sequence[tuple[str, str]]
+) -> tuple[dict[str, Module], int]:
     """The course's modules from the source, in the source's order (external id, title): created, renamed and
     reordered after the course's own modules; a module the source no longer lists is kept (its items may hold
-    work). Answers them by external id."""
+    work). Answers (them by external id, modules written)."""
     existing = {m.external_id: m for m in Module.objects.filter(course=course, external_source=source)}
     own_last = (
         Module.objects.filter(course=course).exclude(external_source=source).aggregate(last=Max("position"))["last"]
@@ -94,7 +96,7 @@ def modules_external_sync(*, course: Course, source: str, modules: Sequence[tupl
     ]
     for module in Module.objects.bulk_create(new):
         existing[module.external_id] = module
-    return existing
+    return existing, len(changed) + len(new)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from accounts.models import Role, User
+from accounts.models import Role
 from classroom.selectors import Actor, active_member
 from google_classroom.models import Connection, PostedSummary, SyncedCourse
 
@@ -64,7 +64,6 @@ def posts_of(synced: SyncedCourse) -> QuerySet[PostedSummary]:
 
 
 __all__ = [
-    "User",
     "connection_for",
     "connection_status",
     "own_connection",

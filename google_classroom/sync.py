@@ -282,7 +282,8 @@ def items_of(
                 kind=kind,
                 title=str(work.get("title") or "(untitled)"),
                 position=position,
-                max_points=points if points is not None and points > 0 else None,
+                # to the cent, as the item stores it: what is compared next time equals what was written
+                max_points=points.quantize(Decimal("0.01")) if points is not None and points > 0 else None,
                 due_at=due_moment(work, zone),
                 activity_type=str(work.get("workType")).lower(),
             )
@@ -398,12 +399,10 @@ def course_write(*, connection: Connection, synced: SyncedCourse, bundle: Course
     synced.course = course
 
     topics = [(_required(topic, "topicId", "topic"), str(topic.get("name") or "Topic")) for topic in bundle.topics]
-    modules_before = list(course.modules.filter(external_source=SOURCE).values_list("external_id", "position", "title"))
-    modules = modules_external_sync(
+    modules, modules_written = modules_external_sync(
         course=course, source=SOURCE, modules=[*topics, (f"general:{course_id}", "Other work")]
     )
-    modules_after = [(m.external_id, m.position, m.title) for m in modules.values()]
-    outcome.written += len(set(modules_after) - set(modules_before))
+    outcome.written += modules_written
 
     teacher_ids, student_ids, user_of, roster = roster_people(connection=connection, bundle=bundle)
     outcome.written += roster.written
@@ -428,7 +427,7 @@ def course_write(*, connection: Connection, synced: SyncedCourse, bundle: Course
     item_of, items_written = learning_items_external_sync(course=course, source=SOURCE, items=items)
     outcome.written += items_written
     kinds = {item.external_id: item.kind for item in items}
-    points = dict(LearningItem.objects.filter(pk__in=item_of.values()).values_list("pk", "max_points"))
+    points = {item_of[item.external_id]: item.max_points for item in items}  # as just written
 
     known = dict(
         Fingerprint.objects.filter(synced_course=synced, kind=Fingerprint.Kind.SUBMISSION).values_list(
